@@ -1,0 +1,197 @@
+"""Load and validate an input folder (DESIGN §1) into one MovieData.
+
+Validation happens here, once: every problem is an InputError naming the file,
+the column and the first offending line (the header is line 1). Link rows for
+unknown movies and exact duplicate credits are dropped and counted, not fatal.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import DataConfig
+from pipeline.errors import InputError
+
+log = logging.getLogger(__name__)
+
+MOVIE_COLUMNS = ("movie_id", "name", "date", "tagline", "description", "minute", "theatrical_release_age_rating")
+TEXT_COLUMNS = ("tagline", "description")
+# kind -> (file, name column); row order within a movie is billing order.
+LINK_FILES = {"actor": ("actors.csv", "actor_name"),
+              "director": ("directors.csv", "director_name"),
+              "studio": ("studios.csv", "studio")}
+EMBEDDING_FILES = {"tagline": "tagline_embeddings.npy",
+                   "description": "description_embeddings.npy",
+                   "poster": "poster_embeddings.npy"}
+
+
+@dataclass(frozen=True)
+class MovieData:
+    """Everything known about a set of movies, indexed by movie_id."""
+    movies: pd.DataFrame                          # index movie_id (sorted), MOVIE_COLUMNS + rating
+    credits: dict[str, pd.DataFrame]              # kind -> movie_id, name, billing (1 = lead)
+    embeddings: dict[str, np.ndarray]             # tagline/description/poster, rows aligned to movies
+    source: Path
+    counts: dict[str, int] = field(default_factory=dict)   # what loading dropped, for the cleaning log
+
+    @property
+    def has_rating(self) -> pd.Series:
+        return self.movies["rating"].notna()
+
+    def subset(self, movie_ids: np.ndarray) -> "MovieData":
+        """Rows of these movies only; embeddings and credits follow."""
+        pos = self.movies.index.get_indexer(movie_ids)
+        credits = {k: df[df["movie_id"].isin(movie_ids)] for k, df in self.credits.items()}
+        return MovieData(self.movies.iloc[pos], credits,
+                         {k: v[pos] for k, v in self.embeddings.items()}, self.source, dict(self.counts))
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(path.name, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8",
+                         line=line) from None
+    if not text.strip():
+        raise InputError(path.name, "file is empty")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.ParserError as exc:
+        raise InputError(path.name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+
+
+def _require_columns(df: pd.DataFrame, file: str, columns: tuple[str, ...]) -> None:
+    for col in columns:
+        if col not in df.columns:
+            found = ", ".join(map(str, df.columns[:6]))
+            hint = " (wrong delimiter? the file must be comma-separated)" if len(df.columns) == 1 else ""
+            raise InputError(file, f"required column is missing; found: {found}{hint}", column=col)
+
+
+def _numeric(df: pd.DataFrame, file: str, col: str, *, integer: bool, required: bool,
+             lo: float | None = None, hi: float | None = None) -> pd.Series:
+    """Parse a column as numbers; the first unparsable or out-of-range value is an InputError."""
+    values = pd.to_numeric(df[col], errors="coerce")
+    present = df[col].notna()
+    checks = [(present & values.isna(), "is not a number")]
+    if required:
+        checks.append((~present, "is empty"))
+    if integer:
+        checks.append((values.notna() & (values % 1 != 0), "is not an integer"))
+    if lo is not None:
+        checks.append((values < lo, f"is below {lo:g}"))
+    if hi is not None:
+        checks.append((values > hi, f"is above {hi:g}"))
+    for bad, what in checks:
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(file, f"value {df[col].iloc[row]!r} {what}", column=col, line=row + 2)
+    return values
+
+
+def load_movies(path: Path, cfg: DataConfig, *, require_rating: bool) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError(path.name, f"required file not found in {path.parent}")
+    df = _read_csv(path)
+    _require_columns(df, path.name, MOVIE_COLUMNS + (("rating",) if require_rating else ()))
+    if df.empty:
+        raise InputError(path.name, "has a header but no movies")
+    ids = _numeric(df, path.name, "movie_id", integer=True, required=True, lo=0)
+    dup = ids.duplicated()
+    if dup.any():
+        row = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputError(path.name, f"duplicate movie_id {int(ids.iloc[row])}", column="movie_id", line=row + 2)
+    out = pd.DataFrame(index=pd.Index(ids.astype(np.int64), name="movie_id"))
+    out["name"] = df["name"].fillna("").to_numpy()
+    out["date"] = _numeric(df, path.name, "date", integer=True, required=True,
+                           lo=cfg.year_range[0], hi=cfg.year_range[1]).to_numpy()
+    out["minute"] = _numeric(df, path.name, "minute", integer=False, required=False, lo=0).to_numpy()
+    for col in TEXT_COLUMNS:
+        out[col] = df[col].fillna("").astype(str).to_numpy()
+    out["theatrical_release_age_rating"] = df["theatrical_release_age_rating"].to_numpy()
+    if "rating" in df.columns:
+        out["rating"] = _numeric(df, path.name, "rating", integer=False, required=False,
+                                 lo=cfg.rating_range[0], hi=cfg.rating_range[1]).to_numpy()
+    else:
+        out["rating"] = np.nan
+    if require_rating and out["rating"].isna().all():
+        raise InputError(path.name, "no movie has a rating; training needs labelled movies", column="rating")
+    for col in TEXT_COLUMNS:
+        if (out[col].str.strip() == "").all():
+            raise InputError(path.name, "every value is empty; supply text or drop the column's modality",
+                             column=col)
+    out["date"] = out["date"].astype(np.int64)
+    return out.sort_index()
+
+
+def load_links(folder: Path, kind: str, movie_ids: pd.Index, counts: dict[str, int]) -> pd.DataFrame:
+    """One credit table with billing order; unknown movies and exact duplicates are dropped and counted."""
+    file, name_col = LINK_FILES[kind]
+    path = folder / file
+    empty = pd.DataFrame({"movie_id": pd.Series([], dtype=np.int64), "name": pd.Series([], dtype=str),
+                          "billing": pd.Series([], dtype=np.int64)})
+    if not path.is_file():
+        counts[f"{kind}: file absent"] = 1
+        return empty
+    df = _read_csv(path)
+    _require_columns(df, file, ("movie_id", name_col))
+    ids = _numeric(df, file, "movie_id", integer=True, required=True, lo=0).astype(np.int64)
+    links = pd.DataFrame({"movie_id": ids.to_numpy(), "name": df[name_col].fillna("").str.strip().to_numpy()})
+    blank = links["name"] == ""
+    unknown = ~links["movie_id"].isin(movie_ids)
+    dup = links.duplicated(["movie_id", "name"]) & ~blank & ~unknown
+    counts[f"{kind} links with an empty name (dropped)"] = int(blank.sum())
+    counts[f"{kind} links to unknown movies (dropped)"] = int((unknown & ~blank).sum())
+    counts[f"{kind} duplicate links (dropped)"] = int(dup.sum())
+    if (unknown & ~blank).any():
+        log.warning("%s: %d rows name movies not in movies.csv; dropped", file, int((unknown & ~blank).sum()))
+    links = links[~(blank | unknown | dup)].reset_index(drop=True)
+    links["billing"] = links.groupby("movie_id").cumcount().astype(np.int64) + 1
+    return links
+
+
+def load_embedding(path: Path, movie_ids: pd.Index, *, expect_dim: int | None = None) -> np.ndarray:
+    """An (n_movies, d) float array whose row i belongs to movie_id i; returned in movies' order."""
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise InputError(path.name, f"not a readable .npy array ({exc})") from None
+    if arr.ndim != 2:
+        raise InputError(path.name, f"must be 2-D (n_movies, d), got shape {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise InputError(path.name, f"must hold floats, got dtype {arr.dtype}")
+    if arr.shape[0] != len(movie_ids):
+        raise InputError(path.name, f"has {arr.shape[0]} rows but movies.csv has {len(movie_ids)} movies")
+    if int(movie_ids.max()) >= arr.shape[0]:
+        raise InputError(path.name, f"movie_id {int(movie_ids.max())} is out of range of {arr.shape[0]} rows",
+                         column="movie_id")
+    if expect_dim is not None and arr.shape[1] != expect_dim:
+        raise InputError(path.name, f"has dimension {arr.shape[1]}, the model was trained on {expect_dim}")
+    aligned = np.asarray(arr[movie_ids.to_numpy()], dtype=np.float32)
+    bad = ~np.isfinite(aligned).all(axis=1)
+    if bad.any():
+        row = int(movie_ids[np.flatnonzero(bad)[0]])
+        raise InputError(path.name, f"row {row} holds NaN or infinite values")
+    return aligned
+
+
+def load_folder(folder: Path, cfg: DataConfig, *, require_rating: bool,
+                embedding_dims: dict[str, int] | None = None) -> MovieData:
+    """Read and validate a whole input folder; raises InputError on the first problem."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), "data folder not found")
+    movies = load_movies(folder / "movies.csv", cfg, require_rating=require_rating)
+    counts: dict[str, int] = {}
+    credits = {kind: load_links(folder, kind, movies.index, counts) for kind in LINK_FILES}
+    dims = embedding_dims or {}
+    embeddings = {name: load_embedding(folder / file, movies.index, expect_dim=dims.get(name))
+                  for name, file in EMBEDDING_FILES.items() if (folder / file).is_file()}
+    return MovieData(movies, credits, embeddings, folder, counts)

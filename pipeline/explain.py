@@ -1,0 +1,42 @@
+"""What drives the predictions: native importances, SHAP values, stacker weights, an embedding map.
+
+Writes artifacts only; report.py draws them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import ReportConfig
+from pipeline.learners import CatBoostHead, Learner
+from pipeline.features.frame import MovieFrame
+
+
+def fold_importance(importance: pd.DataFrame) -> pd.DataFrame:
+    """Mean and sd of a learner's importances over its fold models, largest first."""
+    out = pd.DataFrame({"feature": importance.index, "importance": importance.mean(axis=1).to_numpy(),
+                        "sd": importance.std(axis=1).fillna(0).to_numpy()})
+    return out.sort_values("importance", ascending=False, ignore_index=True)
+
+
+def shap_table(learner: Learner, frame: MovieFrame, cfg: ReportConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """SHAP values (CatBoost's exact TreeSHAP) and the feature values they explain, for a row sample."""
+    if not isinstance(learner.head_, CatBoostHead):
+        raise TypeError(f"{learner.name}: SHAP values are drawn for the CatBoost tabular learner")
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(frame), size=min(cfg.shap_rows, len(frame)), replace=False))
+    X = learner.features(frame.take(rows))
+    values = learner.head_.shap_values(X)
+    return pd.DataFrame(values, columns=X.columns), X.assign(movie_id=frame.ids[rows])
+
+
+def umap_map(vectors: np.ndarray, ratings: np.ndarray, movie_ids: np.ndarray, cfg: ReportConfig,
+             seed: int) -> pd.DataFrame:
+    """2-D UMAP of (description) vectors for a sample of labelled movies, for the report's map."""
+    import umap
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(vectors), size=min(cfg.umap_rows, len(vectors)), replace=False))
+    reducer = umap.UMAP(n_neighbors=min(cfg.umap_neighbors, len(rows) - 1), min_dist=cfg.umap_min_dist,
+                        metric="cosine", random_state=seed, n_jobs=1)
+    xy = reducer.fit_transform(vectors[rows])
+    return pd.DataFrame({"movie_id": movie_ids[rows], "x": xy[:, 0], "y": xy[:, 1], "rating": ratings[rows]})

@@ -1,0 +1,297 @@
+"""The learner registry: name -> which feature blocks it reads and which head fits them.
+
+A Learner's `fit` holds everything fitted on ratings (entity target encodings) and on
+training rows (PCA), so running it inside cross-validation nests them automatically.
+Adding a learner is adding one REGISTRY entry; its defaults live in params.yaml under
+`learners.params.<name>`.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.features.entities import EntityEncoder
+from pipeline.features.frame import MovieFrame
+
+# Blocks a learner may read from a MovieFrame.
+TABULAR, ENTITIES, NAMES, TEXT, IMAGE, YEAR = "tabular", "entities", "names", "text", "image", "year"
+EMBEDDING_BLOCKS = (TEXT, IMAGE)
+
+# Only these sklearn types may be read back from a model folder (skops, no pickle).
+SKOPS_TRUSTED = ["sklearn.decomposition._pca.PCA", "sklearn.linear_model._ridge.Ridge",
+                 "sklearn.preprocessing._data.StandardScaler", "sklearn.pipeline.Pipeline",
+                 "sklearn.linear_model._base.LinearRegression",
+                 "sklearn.feature_extraction.text.TfidfVectorizer", "sklearn.decomposition._truncated_svd.TruncatedSVD",
+                 "sklearn.preprocessing._data.Normalizer", "sklearn.feature_extraction.text.TfidfTransformer",
+                 "numpy.float64", "numpy.int64", "builtins.slice"]
+
+
+@dataclass(frozen=True)
+class LearnerSpec:
+    modality: str                 # the modality it represents in the comparison: tabular/text/image/all/baseline
+    blocks: tuple[str, ...]
+    head: str                     # catboost | lgbm | xgboost | ridge | mean | trend
+
+
+REGISTRY: dict[str, LearnerSpec] = {
+    "tabular_catboost": LearnerSpec("tabular", (TABULAR, ENTITIES, NAMES), "catboost"),
+    "tabular_lgbm": LearnerSpec("tabular", (TABULAR, ENTITIES), "lgbm"),
+    "text_ridge": LearnerSpec("text", (TEXT,), "ridge"),
+    "text_lgbm": LearnerSpec("text", (TEXT,), "lgbm"),
+    "image_ridge": LearnerSpec("image", (IMAGE,), "ridge"),
+    "image_lgbm": LearnerSpec("image", (IMAGE,), "lgbm"),
+    "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, TEXT, IMAGE), "lgbm"),
+    "baseline_mean": LearnerSpec("baseline", (), "mean"),
+    "baseline_year_trend": LearnerSpec("baseline", (YEAR,), "trend"),
+}
+BASELINES = ("baseline_mean", "baseline_year_trend")
+
+
+def skops_dump(obj: object, path: Path) -> None:
+    import skops.io as sio
+    sio.dump(obj, path)
+
+
+def skops_load(path: Path) -> Any:
+    import skops.io as sio
+    untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in SKOPS_TRUSTED]
+    if untrusted:
+        raise ValueError(f"{path.name} holds types outside the allowlist: {untrusted}")
+    return sio.load(path, trusted=SKOPS_TRUSTED)
+
+
+class Head(Protocol):
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "Head": ...
+    def predict(self, X: pd.DataFrame) -> np.ndarray: ...
+    def importance(self) -> pd.Series: ...
+    def save(self, folder: Path) -> None: ...
+
+
+class CatBoostHead:
+    def __init__(self, params: dict[str, Any], seed: int):
+        self.params, self.seed = params, seed
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "CatBoostHead":
+        from catboost import CatBoostRegressor
+        cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        self.model_ = CatBoostRegressor(**self.params, random_seed=self.seed, verbose=0, thread_count=2,
+                                        allow_writing_files=False, cat_features=cats)
+        self.model_.fit(_catboost_ready(X), y)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict(_catboost_ready(X))
+
+    def importance(self) -> pd.Series:
+        return pd.Series(self.model_.get_feature_importance(), index=self.model_.feature_names_)
+
+    def shap_values(self, X: pd.DataFrame) -> np.ndarray:
+        from catboost import Pool
+        cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        pool = Pool(_catboost_ready(X), cat_features=cats)
+        return self.model_.get_feature_importance(pool, type="ShapValues")[:, :-1]
+
+    def save(self, folder: Path) -> None:
+        self.model_.save_model(str(folder / "model.cbm"))
+
+    @classmethod
+    def load(cls, folder: Path) -> "CatBoostHead":
+        from catboost import CatBoostRegressor
+        head = cls({}, 0)
+        head.model_ = CatBoostRegressor().load_model(str(folder / "model.cbm"))
+        return head
+
+
+def _catboost_ready(X: pd.DataFrame) -> pd.DataFrame:
+    """CatBoost wants categorical columns as strings."""
+    return X.assign(**{c: X[c].astype(str) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])})
+
+
+class LGBMHead:
+    def __init__(self, params: dict[str, Any], seed: int):
+        self.params, self.seed = params, seed
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LGBMHead":
+        import lightgbm as lgb
+        model = lgb.LGBMRegressor(**self.params, random_state=self.seed, n_jobs=2, verbose=-1, deterministic=True)
+        self.booster_ = model.fit(X, y).booster_
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.booster_.predict(X)
+
+    def importance(self) -> pd.Series:
+        return pd.Series(self.booster_.feature_importance("gain"), index=self.booster_.feature_name())
+
+    def save(self, folder: Path) -> None:
+        self.booster_.save_model(str(folder / "model.txt"))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LGBMHead":
+        import lightgbm as lgb
+        head = cls({}, 0)
+        head.booster_ = lgb.Booster(model_file=str(folder / "model.txt"))
+        return head
+
+
+class LinearHead:
+    """Standardised ridge (`ridge`) or ordinary least squares on year (`trend`)."""
+
+    def __init__(self, params: dict[str, Any], seed: int):
+        self.params, self.seed = params, seed
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LinearHead":
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        self.columns_ = list(X.columns)
+        self.model_ = make_pipeline(StandardScaler(), Ridge(alpha=self.params.get("alpha", 1.0)))
+        self.model_.fit(X.to_numpy(np.float64), y)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict(X[self.columns_].to_numpy(np.float64))
+
+    def importance(self) -> pd.Series:
+        return pd.Series(np.abs(self.model_[-1].coef_), index=self.columns_)
+
+    def save(self, folder: Path) -> None:
+        skops_dump(self.model_, folder / "linear.skops")
+        (folder / "linear.json").write_text(json.dumps({"columns": self.columns_}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LinearHead":
+        head = cls({}, 0)
+        head.model_ = skops_load(folder / "linear.skops")
+        head.columns_ = json.loads((folder / "linear.json").read_text())["columns"]
+        return head
+
+
+class MeanHead:
+    def __init__(self, params: dict[str, Any], seed: int):
+        self.params = params
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "MeanHead":
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.full(len(X), self.mean_)
+
+    def importance(self) -> pd.Series:
+        return pd.Series(dtype=float)
+
+    def save(self, folder: Path) -> None:
+        (folder / "mean.json").write_text(json.dumps({"mean": self.mean_}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "MeanHead":
+        head = cls({}, 0)
+        head.mean_ = json.loads((folder / "mean.json").read_text())["mean"]
+        return head
+
+
+HEADS: dict[str, type] = {"catboost": CatBoostHead, "lgbm": LGBMHead, "ridge": LinearHead,
+                          "trend": LinearHead, "mean": MeanHead}
+
+
+class Learner:
+    """One base learner: builds its feature matrix from a MovieFrame, then fits its head."""
+
+    def __init__(self, name: str, params: dict[str, Any], cfg: Config):
+        self.name = name
+        self.spec = REGISTRY[name]
+        self.params = dict(params)
+        self.cfg = cfg
+
+    def _encoder(self) -> EntityEncoder:
+        e = self.cfg.entities
+        return EntityEncoder(e.kinds, e.smoothing, e.inner_folds, e.billing_decay, self.cfg.seed)
+
+    def _n_components(self, block: np.ndarray) -> int:
+        wanted = int(self.params.get("n_components", self.cfg.embeddings.n_components))
+        return max(1, min(wanted, block.shape[1], block.shape[0] - 1))
+
+    def features(self, frame: MovieFrame, y: np.ndarray | None = None) -> pd.DataFrame:
+        """The head's input. With `y` (fitting), fits the encoders and PCA on these rows first."""
+        from sklearn.decomposition import PCA
+        parts: list[pd.DataFrame] = []
+        blocks = self.spec.blocks
+        if TABULAR in blocks:
+            parts.append(frame.tabular)
+        if YEAR in blocks:
+            parts.append(frame.tabular[["year"]])
+        if ENTITIES in blocks:
+            if y is not None:
+                self.encoder_ = self._encoder()
+                parts.append(self.encoder_.fit_transform(frame.credits, y))
+            else:
+                parts.append(self.encoder_.transform(frame.credits))
+        if NAMES in blocks:
+            parts.append(frame.names)
+        for block in EMBEDDING_BLOCKS:
+            if block in blocks and block in frame.blocks:
+                if y is not None:
+                    self.pca_ = getattr(self, "pca_", {})
+                    self.pca_[block] = PCA(self._n_components(frame.blocks[block]),
+                                           random_state=self.cfg.seed).fit(frame.blocks[block])
+                comps = self.pca_[block].transform(frame.blocks[block])
+                parts.append(pd.DataFrame(comps, columns=[f"{block}_pc{i + 1}" for i in range(comps.shape[1])]))
+        if not parts:
+            return pd.DataFrame(index=np.arange(len(frame)))
+        return pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
+
+    def fit(self, frame: MovieFrame, y: np.ndarray) -> "Learner":
+        head_params = {k: v for k, v in self.params.items() if k != "n_components"}
+        X = self.features(frame, np.asarray(y, dtype=np.float64))
+        self.columns_ = list(X.columns)
+        self.head_ = HEADS[self.spec.head](head_params, self.cfg.seed).fit(X, y)
+        return self
+
+    def predict(self, frame: MovieFrame) -> np.ndarray:
+        return np.asarray(self.head_.predict(self.features(frame)), dtype=np.float64)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.head_.save(folder)
+        if hasattr(self, "encoder_"):
+            self.encoder_.save(folder / "entities.npz")
+        for block, pca in getattr(self, "pca_", {}).items():
+            skops_dump(pca, folder / f"pca_{block}.skops")
+        (folder / "learner.json").write_text(json.dumps(
+            {"name": self.name, "params": self.params, "columns": self.columns_,
+             "pca": sorted(getattr(self, "pca_", {}))}, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path, cfg: Config) -> "Learner":
+        meta = json.loads((folder / "learner.json").read_text())
+        learner = cls(meta["name"], meta["params"], cfg)
+        learner.columns_ = meta["columns"]
+        learner.head_ = HEADS[learner.spec.head].load(folder)
+        if ENTITIES in learner.spec.blocks:
+            e = cfg.entities
+            learner.encoder_ = EntityEncoder.load(folder / "entities.npz", kinds=e.kinds, smoothing=e.smoothing,
+                                                  inner_folds=e.inner_folds, billing_decay=e.billing_decay)
+        learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
+        return learner
+
+
+def available(name: str, frame: MovieFrame) -> bool:
+    """A learner runs only if the frame has the embedding blocks it needs."""
+    spec = REGISTRY[name]
+    needed = [b for b in spec.blocks if b in EMBEDDING_BLOCKS]
+    if spec.modality == "all":
+        return True
+    return all(b in frame.blocks for b in needed)
+
+
+def make_learner(name: str, cfg: Config) -> Learner:
+    if name not in REGISTRY:
+        raise KeyError(f"unknown learner '{name}'; known: {', '.join(REGISTRY)}")
+    return Learner(name, cfg.learners.params.get(name, {}), cfg)

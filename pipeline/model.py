@@ -1,0 +1,141 @@
+"""The fitted bundle: preprocessing, base learners and stacker; saved natively with a manifest.
+
+Nothing in a model folder is unpickled: boosters are native files (.cbm, LightGBM text),
+linear parts and PCA go through skops with an allowlist, the rest is JSON/NPZ. Loading
+verifies every file's sha256 against manifest.json first.
+"""
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.clean import CleaningLog, CleaningStats, apply_cleaning, fit_cleaning
+from pipeline.config import Config
+from pipeline.data import MovieData
+from pipeline.errors import InputError
+from pipeline.features.embeddings import TfidfSvdVectorizer
+from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
+from pipeline.io import atomic_dir, read_json, sha256_file, write_json
+from pipeline.learners import Learner, make_learner, skops_dump, skops_load
+from pipeline.stacking import Stacker
+
+PACKAGES = ("numpy", "pandas", "scikit-learn", "catboost", "lightgbm", "xgboost", "optuna", "skops", "scipy")
+
+
+def package_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version()}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "absent"
+    return versions
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """Cleaned data and its MovieFrame, with what was fitted to produce them."""
+    data: MovieData
+    frame: MovieFrame
+    stats: CleaningStats
+    spec: FrameSpec
+    log: CleaningLog
+
+
+def prepare(data: MovieData, cfg: Config, fit_ids: np.ndarray, cache_dir: Path) -> Prepared:
+    """Fit cleaning statistics and text vectorisers on `fit_ids` only, then apply them to all rows."""
+    stats = fit_cleaning(data.movies.loc[fit_ids], cfg.clean)
+    cleaned, log = apply_cleaning(data, stats, cfg.clean)
+    vectors, spec = fit_sources(cleaned, cfg, fit_ids, cache_dir)
+    return Prepared(cleaned, build_frame(cleaned, vectors, cfg), stats, spec, log)
+
+
+def stack_table(frame: MovieFrame, predictions: dict[str, np.ndarray], raw_features: tuple[str, ...]) -> pd.DataFrame:
+    table = pd.DataFrame(predictions)
+    for col in raw_features:
+        table[col] = frame.tabular[col].to_numpy(np.float64)
+    return table
+
+
+@dataclass
+class ModelBundle:
+    cfg: Config
+    stats: CleaningStats
+    spec: FrameSpec
+    learners: dict[str, Learner]
+    stacker: Stacker
+
+    def frame(self, data: MovieData, cache_dir: Path) -> MovieFrame:
+        """New movies through the shipped preprocessing (training-time statistics, no refitting)."""
+        cleaned, _ = apply_cleaning(data, self.stats, self.cfg.clean)
+        return build_frame(cleaned, apply_sources(cleaned, self.spec, self.cfg, cache_dir), self.cfg)
+
+    def predict(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
+        """`movie_id, predicted_rating` and one column per base learner."""
+        frame = self.frame(data, cache_dir)
+        preds = {name: learner.predict(frame) for name, learner in self.learners.items()}
+        stacked = self.stacker.predict(stack_table(frame, preds, self.stacker.cfg.raw_features))
+        return pd.DataFrame({"movie_id": frame.ids, "predicted_rating": stacked} | preds)
+
+    def save(self, folder: Path) -> None:
+        with atomic_dir(folder) as tmp:
+            write_json(tmp / "config.json", self.cfg.model_dump(mode="json"))
+            write_json(tmp / "cleaning.json", self.stats.to_dict())
+            write_json(tmp / "frame.json", self.spec.to_dict())
+            for source, vec in self.spec.vectorizers.items():
+                skops_dump(vec.pipeline_, tmp / f"vectorizer_{source}.skops")
+            for name, learner in self.learners.items():
+                learner.save(tmp / "learners" / name)
+            self.stacker.save(tmp / "stacker")
+            files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+            write_json(tmp / "manifest.json", {"files": files, "versions": package_versions()})
+
+    @classmethod
+    def load(cls, folder: Path) -> "ModelBundle":
+        verify_manifest(folder)
+        cfg = Config.model_validate(read_json(folder / "config.json"))
+        frame_meta = read_json(folder / "frame.json")
+        vectorizers = {}
+        for source, how in frame_meta["origin"].items():
+            if how == "tfidf-svd":
+                vec = TfidfSvdVectorizer(cfg.data.tfidf_dim, cfg.seed)
+                vec.pipeline_ = skops_load(folder / f"vectorizer_{source}.skops")
+                vectorizers[source] = vec
+        spec = FrameSpec(frame_meta["origin"], frame_meta["dims"], frame_meta["modalities"], vectorizers)
+        stacker = Stacker.load(folder / "stacker", cfg.stacking)
+        learners = {name: Learner.load(folder / "learners" / name, cfg) for name in stacker.learners}
+        return cls(cfg, CleaningStats(**read_json(folder / "cleaning.json")), spec, learners, stacker)
+
+
+def verify_manifest(folder: Path) -> None:
+    """Refuse a model folder with a missing, altered or unlisted file."""
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        raise InputError(str(folder), "not a model folder: manifest.json is missing")
+    listed = json.loads(manifest.read_text())["files"]
+    for rel, digest in listed.items():
+        path = folder / rel
+        if not path.is_file():
+            raise InputError(str(path), "listed in manifest.json but missing; the model folder is incomplete")
+        if sha256_file(path) != digest:
+            raise InputError(str(path), "sha256 differs from manifest.json; the model folder was altered")
+    extra = [str(p.relative_to(folder)) for p in folder.rglob("*")
+             if p.is_file() and p.name != "manifest.json" and str(p.relative_to(folder)) not in listed]
+    if extra:
+        raise InputError(str(folder / extra[0]), "not listed in manifest.json; refusing an altered model folder")
+
+
+def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names: list[str], stacker: Stacker,
+               cache_dir: Path) -> ModelBundle:
+    """Refit preprocessing and every stacked learner on `fit_ids` (all labelled rows) for shipping."""
+    prep = prepare(data, cfg, fit_ids, cache_dir)
+    rows = prep.data.movies.index.get_indexer(fit_ids)
+    frame, y = prep.frame.take(rows), prep.data.movies["rating"].to_numpy()[rows]
+    learners = {name: make_learner(name, cfg).fit(frame, y) for name in learner_names}
+    return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker)

@@ -1,0 +1,222 @@
+"""reports/report.md and reports/figures/*.png, rendered from the artifacts folder only.
+
+Nothing here fits or scores anything: every number comes from a file an earlier stage wrote,
+so the report can be re-rendered (`python -m pipeline report`) without rerunning the models.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import yaml  # noqa: E402
+
+from pipeline.io import read_json, write_text  # noqa: E402
+
+STACK = "stack"
+MODALITY_ORDER = {"baseline": 0, "tabular": 1, "text": 2, "image": 3, "all": 4, "stack": 5}
+
+
+def _table(df: pd.DataFrame) -> str:
+    """A pipe table (no tabulate dependency)."""
+    cells = df.astype(str)
+    lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy()]
+    return "\n".join(lines)
+
+
+class Figures:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def save(self, fig: plt.Figure, name: str, alt: str) -> str:
+        fig.tight_layout()
+        fig.savefig(self.folder / f"{name}.png", dpi=110)
+        plt.close(fig)
+        return f"![{alt}](figures/{name}.png)"
+
+
+def _comparison(metrics: dict) -> pd.DataFrame:
+    rows = []
+    learners = metrics["learners"] | {STACK: {"modality": "stack", "stacked": False}}
+    for name, info in learners.items():
+        h, c = metrics["holdout"][name], metrics["cv"][name]
+        rows.append({"learner": name, "modality": info["modality"],
+                     "CV RMSE (mean ± sd)": f"{c['rmse_mean']:.4f} ± {c['rmse_sd']:.4f}",
+                     "CV R²": f"{c['r2_mean']:.3f}",
+                     "holdout RMSE [95% CI]": f"{h['rmse']:.4f} [{h['rmse_ci_low']:.3f}, {h['rmse_ci_high']:.3f}]",
+                     "holdout MAE": f"{h['mae']:.4f}", "holdout R²": f"{h['r2']:.3f}",
+                     "holdout Spearman": f"{h['spearman']:.3f}", "_order": MODALITY_ORDER.get(info["modality"], 9),
+                     "_rmse": h["rmse"]})
+    df = pd.DataFrame(rows).sort_values(["_order", "_rmse"])
+    return df
+
+
+def _overview(ds: pd.DataFrame, figs: Figures, split: dict) -> list[str]:
+    labelled = ds[ds["rating"].notna()]
+    out = ["## 1. The data", "",
+           f"{len(ds):,} movies ({len(labelled):,} with a rating), released {int(ds['year'].min())}-"
+           f"{int(ds['year'].max())}; mean rating {labelled['rating'].mean():.2f} (sd {labelled['rating'].std():.2f}). "
+           f"Temporal holdout: the {split['n_holdout']:,} movies from {split['cutoff_year']} on; "
+           f"{split['n_train']:,} earlier movies in {split['n_folds']} cross-validation folds.", ""]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    axes[0].hist(labelled["rating"], bins=40, color="#4c72b0")
+    axes[0].set(xlabel="rating", ylabel="movies", title="Rating distribution")
+    by_year = labelled.groupby("year")["rating"].agg(["mean", "std", "size"])
+    axes[1].plot(by_year.index, by_year["mean"], color="#4c72b0")
+    axes[1].fill_between(by_year.index, by_year["mean"] - by_year["std"], by_year["mean"] + by_year["std"], alpha=0.25)
+    axes[1].axvline(split["cutoff_year"] - 0.5, color="crimson", ls="--", label="holdout starts")
+    axes[1].set(xlabel="release year", ylabel="rating (mean ± sd)", title="Rating by release year")
+    axes[1].legend()
+    out.append(figs.save(fig, "data_overview", "rating distribution and rating by year"))
+    missing = ds.filter(regex="^(missing|no)_").mean().rename("share of movies").to_frame()
+    missing["share of movies"] = missing["share of movies"].map(lambda v: f"{v:.1%}")
+    out += ["", "Missingness in the raw input:", "", _table(missing.reset_index(names="field")), ""]
+    return out
+
+
+def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
+    comp = _comparison(metrics)
+    visible = comp.drop(columns=["_order", "_rmse"])
+    out = ["## 3. Modalities compared", "",
+           "Every learner sees the same folds; CV scores are out-of-fold on the training years, holdout scores "
+           "are on the later, untouched years (interval: bootstrap over holdout movies). `stack` blends the "
+           "learners marked *stacked*; its CV score comes from an outer cross-validation over their "
+           "out-of-fold columns.", "", _table(visible), ""]
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(comp) + 1))
+    h = metrics["holdout"]
+    names = list(comp["learner"])[::-1]
+    rmse = [h[n]["rmse"] for n in names]
+    err = np.array([[h[n]["rmse"] - h[n]["rmse_ci_low"], h[n]["rmse_ci_high"] - h[n]["rmse"]] for n in names]).T
+    colors = ["crimson" if n == STACK else "#4c72b0" for n in names]
+    ax.barh(names, rmse, xerr=err, color=colors)
+    ax.set(xlabel="holdout RMSE (lower is better), 95% bootstrap interval", title="Temporal holdout")
+    out += [figs.save(fig, "modality_comparison", "holdout RMSE per learner"), ""]
+    cold = metrics["slices"]["cold_start"]
+    if cold:
+        n = next(iter(cold.values()))["n"]
+        rows = pd.DataFrame([{"learner": k, "RMSE": f"{v['rmse']:.4f}", "R²": f"{v['r2']:.3f}"} for k, v in cold.items()])
+        out += [f"**Cold start.** {n} holdout movies whose director and lead actor never appear in a training "
+                "movie (no credit counts as unseen):", "", _table(rows), ""]
+    return out
+
+
+def _stacker_section(metrics: dict, figs: Figures) -> list[str]:
+    st = metrics["stacker"]
+    weights = pd.Series(st["weights"])
+    label = "weight" if st["method"] == "ridge" else "gain"
+    out = ["## 4. The stack", "",
+           f"Meta-learner: `{st['method']}`. " + ("Learner weights are constrained non-negative; raw features "
+           "(such as `year`, in rating points per unit) enter with free sign so the blend can follow the drift "
+           "in ratings beyond the training years." if st["method"] == "ridge" else ""), "",
+           _table(pd.DataFrame({"column": weights.index, label: weights.map(lambda v: f"{v:.4f}").to_numpy()})), ""]
+    if st.get("intercept") is not None:
+        out += [f"Intercept: {st['intercept']:.4f}.", ""]
+    return out
+
+
+def _importance_section(art: Path, figs: Figures, top: int) -> list[str]:
+    out = ["## 5. What drives the ratings", ""]
+    shipped = sorted((art / "importance").glob("*_catboost_shipped.csv"))
+    if shipped:
+        imp = pd.read_csv(shipped[0]).head(top)
+        fig, ax = plt.subplots(figsize=(8, 0.3 * len(imp) + 1))
+        ax.barh(imp["feature"][::-1], imp["importance"][::-1], color="#4c72b0")
+        ax.set(xlabel="CatBoost PredictionValuesChange", title="Tabular learner: CatBoost's own importance")
+        out += ["CatBoost's own importances of the shipped tabular learner (`_te_` columns are out-of-fold target "
+                "encodings of the credited actors, directors and studios):", "",
+                figs.save(fig, "importance_catboost", "CatBoost feature importance"), ""]
+    shap_path = art / "explain" / "shap_values.parquet"
+    if shap_path.is_file():
+        import shap
+        values = pd.read_parquet(shap_path)
+        features = pd.read_parquet(art / "explain" / "shap_features.parquet")[values.columns]
+        numeric = features.apply(lambda c: pd.to_numeric(c, errors="coerce"))
+        explanation = shap.Explanation(values=values.to_numpy(), data=numeric.to_numpy(),
+                                       feature_names=list(values.columns))
+        shap.plots.beeswarm(explanation, max_display=top, show=False)
+        fig = plt.gcf()
+        fig.set_size_inches(9, 0.35 * top + 1.5)
+        out += [f"SHAP values of the same model on {len(values):,} movies (each dot a movie; colour: the feature's "
+                "value, grey for categorical columns; right of zero: pushes the predicted rating up):", "",
+                figs.save(fig, "shap_beeswarm", "SHAP beeswarm of the tabular learner"), ""]
+    out += ["Per-learner importances (mean and sd over fold models) are in `artifacts/importance/`.", ""]
+    return out
+
+
+def _errors_section(art: Path, ds: pd.DataFrame, figs: Figures) -> list[str]:
+    pred = pd.read_parquet(art / "oof" / f"{STACK}.parquet").merge(ds[["movie_id", "year", "rating"]], on="movie_id")
+    pred["residual"] = pred["prediction"] - pred["rating"]
+    hold = pred[pred["part"] == "holdout"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    axes[0].scatter(hold["rating"], hold["prediction"], s=5, alpha=0.4)
+    lims = [min(hold["rating"].min(), hold["prediction"].min()), max(hold["rating"].max(), hold["prediction"].max())]
+    axes[0].plot(lims, lims, color="crimson", lw=1)
+    axes[0].set(xlabel="actual rating", ylabel="predicted (stack)", title="Holdout: predicted vs actual")
+    by_year = pred.groupby("year")["residual"].agg(["mean", "std"])
+    axes[1].axhline(0, color="grey", lw=1)
+    axes[1].plot(by_year.index, by_year["mean"], label="mean residual")
+    axes[1].fill_between(by_year.index, by_year["mean"] - by_year["std"], by_year["mean"] + by_year["std"], alpha=0.25)
+    axes[1].axvline(hold["year"].min() - 0.5, color="crimson", ls="--", label="holdout starts")
+    axes[1].set(xlabel="release year", ylabel="prediction - actual", title="Residuals by release year (OOF, holdout)")
+    axes[1].legend()
+    return ["## 6. Where the stack errs", "",
+            "Left: holdout movies. Right: out-of-fold residuals on training years and holdout residuals after the "
+            "cutoff; a drift away from zero after the cutoff is the price of predicting the future.", "",
+            figs.save(fig, "errors", "predicted vs actual and residuals by year"), ""]
+
+
+def _umap_section(art: Path, figs: Figures) -> list[str]:
+    path = art / "explain" / "umap.parquet"
+    if not path.is_file():
+        return []
+    m = pd.read_parquet(path)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    sc = ax.scatter(m["x"], m["y"], c=m["rating"], s=4, cmap="viridis", alpha=0.7)
+    fig.colorbar(sc, ax=ax, label="rating")
+    ax.set(title="Description embeddings, UMAP 2-D", xticks=[], yticks=[])
+    return ["## 7. The text map", "",
+            f"A 2-D UMAP of {len(m):,} movies' description vectors, coloured by rating: regions of similar stories "
+            "that rate alike are what the text learners pick up.", "", figs.save(fig, "umap_description", "UMAP map"), ""]
+
+
+def render_report(art: Path, reports: Path) -> Path:
+    metrics, run_info = read_json(art / "metrics.json"), read_json(art / "run.json")
+    cleaning = read_json(art / "cleaning_log.json")
+    ds = pd.read_parquet(art / "dataset.parquet")
+    figs = Figures(reports / "figures")
+    stack, best = metrics["holdout"][STACK], min(
+        (n for n, i in metrics["learners"].items() if i["modality"] != "baseline"), key=lambda n: metrics["holdout"][n]["rmse"])
+    lines = ["# Movie rating prediction: report", "",
+             f"Data: `{run_info['data_dir']}`. The stack predicts the later movies' ratings with RMSE "
+             f"{stack['rmse']:.4f} (R² {stack['r2']:.3f}); the best single learner, `{best}`, has "
+             f"{metrics['holdout'][best]['rmse']:.4f}; predicting the training mean gives "
+             f"{metrics['holdout']['baseline_mean']['rmse']:.4f} and a linear trend in release year "
+             f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
+    lines += _overview(ds, figs, metrics["split"])
+    log_df = pd.DataFrame(cleaning)[["step", "decision", "count"]]
+    lines += ["## 2. Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "
+              "training rows only):", "", _table(log_df), "", "### Modalities", ""]
+    lines += [f"- **{m}**: {status}" for m, status in metrics["modalities"].items()] + [""]
+    lines += _comparison_section(metrics, figs)
+    lines += _stacker_section(metrics, figs)
+    lines += _importance_section(art, figs, int(run_info["params"]["report"]["top_features"]))
+    lines += _errors_section(art, ds, figs)
+    lines += _umap_section(art, figs)
+    timings = pd.DataFrame({"stage": list(run_info["timings"]),
+                            "seconds": [f"{v:.1f}" for v in run_info["timings"].values()]})
+    fits = pd.DataFrame([{"learner": n, "CV fit seconds (all folds)": f"{i['fit_seconds']:.1f}"}
+                         for n, i in metrics["learners"].items()])
+    lines += ["## 8. Run time", "", _table(timings), "", _table(fits), "",
+              "## 9. Parameters", "", f"From `{run_info['params_source']}` (seed {run_info['seed']}); "
+              f"code {run_info.get('git_commit') or 'not in git'}; packages: "
+              + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()) + ".", "",
+              "```yaml", yaml.safe_dump(run_info["params"], sort_keys=False).rstrip(), "```", ""]
+    path = reports / "report.md"
+    write_text(path, "\n".join(lines))
+    return path

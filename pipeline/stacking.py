@@ -1,0 +1,93 @@
+"""The meta-learner over base learners' out-of-fold columns (named after the learners).
+
+`ridge` (default): a ridge blend with non-negative learner weights (a learner can only be
+added, never subtracted, which keeps the blend interpretable and stable); raw features
+such as `year` enter with free sign, which lets the blend extrapolate the rating drift that
+trees cannot. `lgbm`: LightGBM on the OOF columns plus the raw features.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import lsq_linear
+
+from pipeline.config import StackingConfig
+from pipeline.splits import Splits
+
+
+class Stacker:
+    def __init__(self, cfg: StackingConfig, learners: list[str], seed: int = 0):
+        self.cfg, self.learners, self.seed = cfg, list(learners), seed
+
+    @property
+    def columns(self) -> list[str]:
+        return self.learners + list(self.cfg.raw_features)
+
+    def _matrix(self, table: pd.DataFrame) -> np.ndarray:
+        return table[self.columns].to_numpy(np.float64)
+
+    def fit(self, table: pd.DataFrame, y: np.ndarray) -> "Stacker":
+        X, y = self._matrix(table), np.asarray(y, dtype=np.float64)
+        if self.cfg.method == "lgbm":
+            import lightgbm as lgb
+            params = {"n_estimators": 300, "learning_rate": 0.03, "num_leaves": 7} | self.cfg.lgbm_params
+            self.booster_ = lgb.LGBMRegressor(**params, random_state=self.seed, n_jobs=2, verbose=-1,
+                                              deterministic=True).fit(pd.DataFrame(X, columns=self.columns), y).booster_
+            return self
+        mean_x, mean_y = X.mean(axis=0), y.mean()
+        scale = X.std(axis=0) + 1e-12
+        Xs = (X - mean_x) / scale
+        n_learners = len(self.learners)
+        lower = np.r_[np.zeros(n_learners), np.full(X.shape[1] - n_learners, -np.inf)]
+        ridge = np.sqrt(self.cfg.alpha * len(y)) * np.eye(X.shape[1])
+        fit = lsq_linear(np.vstack([Xs, ridge]), np.r_[y - mean_y, np.zeros(X.shape[1])],
+                         bounds=(lower, np.full(X.shape[1], np.inf)))
+        self.coef_ = fit.x / scale
+        self.intercept_ = float(mean_y - mean_x @ self.coef_)
+        return self
+
+    def predict(self, table: pd.DataFrame) -> np.ndarray:
+        X = self._matrix(table)
+        if self.cfg.method == "lgbm":
+            return self.booster_.predict(pd.DataFrame(X, columns=self.columns))
+        return X @ self.coef_ + self.intercept_
+
+    def weights(self) -> pd.Series:
+        """Blend weights (ridge) or gain importances (lgbm), named after the columns."""
+        if self.cfg.method == "lgbm":
+            return pd.Series(self.booster_.feature_importance("gain"), index=self.columns)
+        return pd.Series(self.coef_, index=self.columns)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {"method": self.cfg.method, "learners": self.learners, "raw_features": list(self.cfg.raw_features)}
+        if self.cfg.method == "lgbm":
+            self.booster_.save_model(str(folder / "stacker.txt"))
+        else:
+            meta |= {"coef": self.coef_.tolist(), "intercept": self.intercept_}
+        (folder / "stacker.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(cls, folder: Path, cfg: StackingConfig) -> "Stacker":
+        meta = json.loads((folder / "stacker.json").read_text())
+        cfg = cfg.model_copy(update={"method": meta["method"], "raw_features": tuple(meta["raw_features"])})
+        stacker = cls(cfg, meta["learners"])
+        if meta["method"] == "lgbm":
+            import lightgbm as lgb
+            stacker.booster_ = lgb.Booster(model_file=str(folder / "stacker.txt"))
+        else:
+            stacker.coef_, stacker.intercept_ = np.array(meta["coef"]), float(meta["intercept"])
+        return stacker
+
+
+def stack_oof(cfg: StackingConfig, learners: list[str], table: pd.DataFrame, y: np.ndarray,
+              splits: Splits, seed: int) -> np.ndarray:
+    """The stacker's own out-of-fold predictions: an outer CV over the OOF table, same folds."""
+    out = np.full(len(y), np.nan)
+    for fit_pos, pred_pos in splits.fold_positions():
+        stacker = Stacker(cfg, learners, seed).fit(table.iloc[fit_pos], y[fit_pos])
+        out[pred_pos] = stacker.predict(table.iloc[pred_pos])
+    return out

@@ -1,0 +1,168 @@
+"""The training run, stage by stage: load -> clean -> features -> learners -> stack -> evaluate
+-> refit -> explain -> report. Wiring only; the logic sits in the modules it calls.
+
+Nothing is written until the input folder and the parameters have been validated.
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.clean import drop_duplicate_movies, load_log
+from pipeline.config import PROJECT_ROOT, Config
+from pipeline.data import MovieData, load_folder
+from pipeline.errors import InputError
+from pipeline.evaluate import cold_start_mask, evaluate
+from pipeline.explain import fold_importance, shap_table, umap_map
+from pipeline.io import write_json, write_table
+from pipeline.learners import BASELINES, REGISTRY, available
+from pipeline.model import ModelBundle, fit_bundle, package_versions, prepare, stack_table
+from pipeline.oof import OOFResult, run_oof
+from pipeline.progress import StageTimer, track
+from pipeline.report import render_report
+from pipeline.splits import Splits, make_splits
+from pipeline.stacking import Stacker, stack_oof
+
+log = logging.getLogger(__name__)
+STACK = "stack"
+
+
+def check_learners(cfg: Config) -> None:
+    for name in cfg.learners.enabled + tuple(cfg.learners.params):
+        if name not in REGISTRY:
+            raise InputError("params.yaml", f"parameter 'learners': unknown learner '{name}'; "
+                             f"known: {', '.join(REGISTRY)}")
+
+
+def data_overview(raw: MovieData, splits: Splits) -> pd.DataFrame:
+    """One row per labelled movie with what the report's overview draws (raw, before cleaning)."""
+    m = raw.movies
+    folds = splits.to_frame().set_index("movie_id")["fold"]
+    has = {kind: m.index.isin(links["movie_id"]) for kind, links in raw.credits.items()}
+    return pd.DataFrame({
+        "movie_id": m.index, "year": m["date"], "rating": m["rating"], "minute": m["minute"],
+        "fold": folds.reindex(m.index).fillna(-2).astype(int).to_numpy(),
+        "missing_age_rating": m["theatrical_release_age_rating"].isna().to_numpy(),
+        "missing_tagline": (m["tagline"].str.strip() == "").to_numpy(),
+        "missing_description": (m["description"].str.strip() == "").to_numpy(),
+        "missing_runtime": m["minute"].isna().to_numpy(),
+    } | {f"no_{kind}": ~flag for kind, flag in has.items()})
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> dict:
+    timer = StageTimer()
+    with timer.stage("load"):
+        check_learners(cfg)
+        raw = load_folder(data_dir, cfg.data, require_rating=True)
+    art, reports = out_dir / "artifacts", out_dir / "reports"
+    cache = art / "cache"
+
+    with timer.stage("clean"):
+        raw, dup_log = drop_duplicate_movies(raw)
+        labelled = raw.movies.index[raw.has_rating].to_numpy()
+        splits = make_splits(raw.movies.loc[labelled, "date"], cfg.split, cfg.seed)
+        prep = prepare(raw, cfg, splits.train_ids, cache)
+        unlabelled = [{"step": "rating", "decision": "no rating: not used for training",
+                       "count": int((~raw.has_rating).sum())}]
+        write_json(art / "cleaning_log.json", load_log(raw) + dup_log + unlabelled + prep.log)
+        write_table(art / "folds.csv", splits.to_frame())
+        write_table(art / "dataset.parquet", data_overview(raw, splits))
+
+    position = prep.data.movies.index.get_indexer
+    train, holdout = prep.frame.take(position(splits.train_ids)), prep.frame.take(position(splits.holdout_ids))
+    y = prep.data.movies.loc[splits.train_ids, "rating"].to_numpy()
+    y_holdout = prep.data.movies.loc[splits.holdout_ids, "rating"].to_numpy()
+
+    with timer.stage("learners"):
+        names = [n for n in cfg.learners.enabled if available(n, train)] + list(BASELINES)
+        results: dict[str, OOFResult] = {}
+        for name in track(names, "learners"):
+            results[name] = run_oof(name, cfg, train, y, holdout, splits)
+            write_table(art / "oof" / f"{name}.parquet", results[name].to_frame())
+            write_table(art / "importance" / f"{name}.csv", fold_importance(results[name].importance))
+
+    with timer.stage("stack"):
+        stacked = [n for n in cfg.learners.stacked if n in results]
+        if not stacked:
+            raise InputError("params.yaml", "parameter 'learners.stacked': none of its learners could run on this data")
+        table = stack_table(train, {n: results[n].oof.to_numpy() for n in stacked}, cfg.stacking.raw_features)
+        stack_cv = stack_oof(cfg.stacking, stacked, table, y, splits, cfg.seed)
+        stacker = Stacker(cfg.stacking, stacked, cfg.seed).fit(table, y)
+        stack_holdout = stacker.predict(stack_table(holdout, {n: results[n].holdout.to_numpy() for n in stacked},
+                                                    cfg.stacking.raw_features))
+        stack_result = OOFResult(STACK, pd.Series(stack_cv, index=train.ids), pd.Series(stack_holdout, index=holdout.ids),
+                                 np.array([]), pd.DataFrame(), 0.0)
+        write_table(art / "oof" / f"{STACK}.parquet", stack_result.to_frame())
+
+    with timer.stage("evaluate"):
+        predictions = {n: (r.oof.to_numpy(), r.holdout.to_numpy()) for n, r in results.items()}
+        predictions[STACK] = (stack_cv, stack_holdout)
+        cold = cold_start_mask(splits.holdout_ids, splits.train_ids, prep.data.credits)
+        metrics = evaluate(predictions, y, y_holdout, splits.fold, cold,
+                           cfg.evaluation.bootstrap, cfg.evaluation.ci, cfg.seed)
+        metrics |= {
+            "modalities": prep.spec.modalities,
+            "learners": {n: {"modality": REGISTRY[n].modality, "stacked": n in stacked,
+                             "fit_seconds": round(results[n].seconds, 2)} for n in results},
+            "stacker": {"method": cfg.stacking.method, "weights": stacker.weights().to_dict(),
+                        "intercept": getattr(stacker, "intercept_", None)},
+            "split": {"cutoff_year": splits.cutoff_year, "n_train": len(splits.train_ids),
+                      "n_holdout": len(splits.holdout_ids), "n_folds": splits.n_folds,
+                      "n_cold_start": int(cold.sum())},
+        }
+        write_json(art / "metrics.json", metrics)
+
+    with timer.stage("refit"):
+        bundle = fit_bundle(raw, cfg, labelled, stacked, stacker, cache)
+        bundle.save(art / "model")
+
+    with timer.stage("explain"):
+        explain(bundle, raw, labelled, cfg, art)
+
+    run_info = {"params": cfg.model_dump(mode="json"), "params_source": params_source, "data_dir": str(data_dir),
+                "data_fingerprint": data_fingerprint(data_dir), "seed": cfg.seed, "versions": package_versions(),
+                "git_commit": git_commit(), "timings": timer.timings}
+    write_json(art / "run.json", run_info)
+    with timer.stage("report"):
+        render_report(art, reports)
+    run_info["timings"] = timer.timings
+    write_json(art / "run.json", run_info)
+    return metrics
+
+
+def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Config, art: Path) -> None:
+    """Shipped-model importances, SHAP values of the tabular learner, and the description map."""
+    frame = bundle.frame(raw.subset(labelled), art / "cache")
+    for name, learner in bundle.learners.items():
+        imp = learner.head_.importance()
+        write_table(art / "importance" / f"{name}_shipped.csv",
+                    pd.DataFrame({"feature": imp.index, "importance": imp.to_numpy()})
+                    .sort_values("importance", ascending=False, ignore_index=True))
+    tabular = next((l for l in bundle.learners.values() if l.spec.head == "catboost"), None)
+    if tabular is not None:
+        values, features = shap_table(tabular, frame, cfg.report, cfg.seed)
+        write_table(art / "explain" / "shap_values.parquet", values)
+        write_table(art / "explain" / "shap_features.parquet", features.astype(
+            {c: str for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])}))
+    source = "description" if "description" in raw.embeddings else None
+    vectors = raw.subset(labelled).embeddings.get(source) if source else frame.blocks.get("text")
+    if vectors is not None:
+        ratings = raw.movies.loc[labelled, "rating"].to_numpy()
+        write_table(art / "explain" / "umap.parquet", umap_map(vectors, ratings, labelled, cfg.report, cfg.seed))
+
+
+def data_fingerprint(folder: Path) -> dict[str, str]:
+    from pipeline.io import sha256_file
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix in {".csv", ".npy"}}
