@@ -19,14 +19,15 @@ log = logging.getLogger("pipeline")
 
 def _run(args: argparse.Namespace) -> None:
     from pipeline.workflow import run
-    cfg = load_config(args.params, profile="fast" if args.fast else None)
+    profile = "fast" if args.fast else args.profile
+    cfg = load_config(args.params, profile=profile)
     if args.demo:
         from pipeline.demo import generate_demo
         data_dir = args.out_dir / "data" / "demo"
         generate_demo(data_dir, n_movies=args.demo_movies, seed=cfg.seed)
     else:
         data_dir = args.data_dir or (PROJECT_ROOT / cfg.data.dir)
-    metrics = run(cfg, data_dir, args.out_dir, params_source=str(args.params) + (" (profile fast)" if args.fast else ""))
+    metrics = run(cfg, data_dir, args.out_dir, params_source=str(args.params) + (f" (profile {profile})" if profile else ""))
     stack = metrics["holdout"]["stack"]
     print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}); CV RMSE "
           f"{metrics['cv']['stack']['rmse_mean']:.4f}; report: {args.out_dir / 'reports' / 'report.md'}")
@@ -62,6 +63,7 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="generate the synthetic demo data and run on it")
     parser.add_argument("--demo-movies", type=int, default=3000)
     parser.add_argument("--fast", action="store_true", help="the small 'fast' profile of params.yaml")
+    parser.add_argument("--profile", default=None, help="merge profiles.NAME of params.yaml over the base")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
-"""params.yaml -> one frozen, validated Config. Unknown keys are an error.
+"""params.yaml -> one frozen, validated Config. Unknown and missing keys are errors.
 
-Every number a user may want to change lives in params.yaml; the defaults here
-only mirror it so that tests can build a Config without a file.
+Every number a user may want to change lives in params.yaml and nowhere else: the
+models below declare types and bounds only, no defaults.
 """
 from __future__ import annotations
 
@@ -22,23 +22,23 @@ class Section(BaseModel):
 
 
 class DataConfig(Section):
-    dir: str = "data/filtered"
-    posters_zip: str = "posters/posters.zip"
-    image_checkpoint: str | None = None
-    text_backend: Literal["tfidf-svd", "sentence-transformers"] = "tfidf-svd"
-    text_model: str | None = None
-    tfidf_dim: int = Field(64, ge=2)
-    rating_range: tuple[float, float] = (0.0, 5.0)
-    year_range: tuple[int, int] = (1870, 2100)
+    dir: str
+    posters_zip: str
+    image_checkpoint: str | None
+    text_backend: Literal["tfidf-svd", "sentence-transformers"]
+    text_model: str | None
+    tfidf_dim: int = Field(ge=2)
+    rating_range: tuple[float, float]
+    year_range: tuple[int, int]
 
 
 class CleanConfig(Section):
-    min_runtime: int = Field(40, ge=0)
-    runtime_clip_quantiles: tuple[float, float] = (0.005, 0.995)
-    min_text_chars: int = Field(3, ge=0)
-    placeholder_texts: tuple[str, ...] = ("no description", "no tagline", "n/a", "tba", "none", "-")
-    age_ratings: tuple[str, ...] = ("G", "PG", "PG-13", "R", "NC-17", "NR")
-    missing_age_rating: str = "missing"
+    min_runtime: int = Field(ge=0)
+    runtime_clip_quantiles: tuple[float, float]
+    min_text_chars: int = Field(ge=0)
+    placeholder_texts: tuple[str, ...]
+    age_ratings: tuple[str, ...]
+    missing_age_rating: str
 
     @model_validator(mode="after")
     def _quantiles_ordered(self) -> "CleanConfig":
@@ -49,29 +49,28 @@ class CleanConfig(Section):
 
 
 class SplitConfig(Section):
-    holdout_fraction: float = Field(0.15, gt=0.0, lt=1.0)
-    n_folds: int = Field(5, ge=2)
+    holdout_fraction: float = Field(gt=0.0, lt=1.0)
+    n_folds: int = Field(ge=2)
 
 
 class EntityConfig(Section):
-    kinds: tuple[str, ...] = ("actor", "director", "studio")
-    smoothing: float = Field(10.0, gt=0.0)
-    inner_folds: int = Field(5, ge=2)
-    billing_decay: float = Field(0.85, gt=0.0, le=1.0)
-    top_actors: int = Field(3, ge=0)
+    kinds: tuple[str, ...]
+    smoothing: float = Field(gt=0.0)
+    inner_folds: int = Field(ge=2)
+    billing_decay: float = Field(gt=0.0, le=1.0)
+    top_actors: int = Field(ge=0)
 
 
 class EmbeddingConfig(Section):
-    n_components: int = Field(32, ge=1)
-    health_min_std: float = Field(0.0001, ge=0.0)
-    health_max_mean_cosine: float = Field(0.98, gt=0.0, le=1.0)
+    n_components: int = Field(ge=1)
+    health_min_std: float = Field(ge=0.0)
+    health_max_mean_cosine: float = Field(gt=0.0, le=1.0)
 
 
 class LearnersConfig(Section):
-    enabled: tuple[str, ...] = ("tabular_catboost", "tabular_lgbm", "text_ridge", "text_lgbm",
-                                "image_ridge", "image_lgbm", "all_lgbm")
-    stacked: tuple[str, ...] = ("tabular_catboost", "text_ridge", "text_lgbm", "image_ridge", "image_lgbm")
-    params: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    enabled: tuple[str, ...]
+    stacked: tuple[str, ...]
+    params: dict[str, dict[str, Any]]
 
     @model_validator(mode="after")
     def _stacked_subset(self) -> "LearnersConfig":
@@ -82,37 +81,37 @@ class LearnersConfig(Section):
 
 
 class StackingConfig(Section):
-    method: Literal["ridge", "lgbm"] = "ridge"
-    alpha: float = Field(0.001, ge=0.0)
-    raw_features: tuple[str, ...] = ("year",)
-    lgbm_params: dict[str, Any] = Field(default_factory=dict)
+    method: Literal["ridge", "lgbm"]
+    alpha: float = Field(ge=0.0)
+    raw_features: tuple[str, ...]
+    lgbm_params: dict[str, Any]
 
 
 class EvaluationConfig(Section):
-    bootstrap: int = Field(1000, ge=10)
-    ci: float = Field(0.95, gt=0.0, lt=1.0)
+    bootstrap: int = Field(ge=10)
+    ci: float = Field(gt=0.0, lt=1.0)
 
 
 class ReportConfig(Section):
-    shap_rows: int = Field(1000, ge=10)
-    umap_rows: int = Field(4000, ge=10)
-    umap_neighbors: int = Field(15, ge=2)
-    umap_min_dist: float = Field(0.1, ge=0.0)
-    top_features: int = Field(20, ge=1)
+    shap_rows: int = Field(ge=10)
+    umap_rows: int = Field(ge=10)
+    umap_neighbors: int = Field(ge=2)
+    umap_min_dist: float = Field(ge=0.0)
+    top_features: int = Field(ge=1)
 
 
 class Config(Section):
-    seed: int = 42
-    data: DataConfig = DataConfig()
-    clean: CleanConfig = CleanConfig()
-    split: SplitConfig = SplitConfig()
-    entities: EntityConfig = EntityConfig()
-    embeddings: EmbeddingConfig = EmbeddingConfig()
-    learners: LearnersConfig = LearnersConfig()
-    stacking: StackingConfig = StackingConfig()
-    evaluation: EvaluationConfig = EvaluationConfig()
-    report: ReportConfig = ReportConfig()
-    profiles: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    seed: int
+    data: DataConfig
+    clean: CleanConfig
+    split: SplitConfig
+    entities: EntityConfig
+    embeddings: EmbeddingConfig
+    learners: LearnersConfig
+    stacking: StackingConfig
+    evaluation: EvaluationConfig
+    report: ReportConfig
+    profiles: dict[str, dict[str, Any]]
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -138,6 +137,12 @@ def parse_config(raw: dict[str, Any], *, profile: str | None = None, source: str
         first = exc.errors()[0]
         key = ".".join(str(p) for p in first["loc"]) or "(top level)"
         raise InputError(source, f"parameter '{key}': {first['msg']}") from None
+
+
+def project_config(overrides: dict[str, Any] | None = None) -> Config:
+    """The project's params.yaml with `overrides` merged over it (tests, notebooks)."""
+    raw = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    return parse_config(_deep_merge(raw, overrides or {}))
 
 
 def load_config(path: Path, *, profile: str | None = None) -> Config:

@@ -61,6 +61,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
                          line=line) from None
     if not text.strip():
         raise InputError(path.name, "file is empty")
+    header = text.split("\n", 1)[0]
+    if "," not in header and any(sep in header for sep in ";\t|"):
+        raise InputError(path.name, "wrong delimiter: the file must be comma-separated", line=1)
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:

@@ -5,6 +5,7 @@ so the report can be re-rendered (`python -m pipeline report`) without rerunning
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -139,7 +140,9 @@ def _importance_section(art: Path, figs: Figures, top: int) -> list[str]:
         numeric = features.apply(lambda c: pd.to_numeric(c, errors="coerce"))
         explanation = shap.Explanation(values=values.to_numpy(), data=numeric.to_numpy(),
                                        feature_names=list(values.columns))
-        shap.plots.beeswarm(explanation, max_display=top, show=False)
+        with warnings.catch_warnings():    # categorical columns have no numeric colour: expected NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            shap.plots.beeswarm(explanation, max_display=top, show=False)
         fig = plt.gcf()
         fig.set_size_inches(9, 0.35 * top + 1.5)
         out += [f"SHAP values of the same model on {len(values):,} movies (each dot a movie; colour: the feature's "
@@ -208,8 +211,9 @@ def render_report(art: Path, reports: Path) -> Path:
     lines += _importance_section(art, figs, int(run_info["params"]["report"]["top_features"]))
     lines += _errors_section(art, ds, figs)
     lines += _umap_section(art, figs)
-    timings = pd.DataFrame({"stage": list(run_info["timings"]),
-                            "seconds": [f"{v:.1f}" for v in run_info["timings"].values()]})
+    stages = {k: v for k, v in run_info["timings"].items() if k != "report"}   # its own time lands in run.json
+    timings = pd.DataFrame({"stage": list(stages) + ["total before the report"],
+                            "seconds": [f"{v:.1f}" for v in stages.values()] + [f"{sum(stages.values()):.1f}"]})
     fits = pd.DataFrame([{"learner": n, "CV fit seconds (all folds)": f"{i['fit_seconds']:.1f}"}
                          for n, i in metrics["learners"].items()])
     lines += ["## 8. Run time", "", _table(timings), "", _table(fits), "",

@@ -1,0 +1,60 @@
+"""Shared fixtures: a tiny demo dataset and a small, fast config."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import PROJECT_ROOT, Config, load_config, project_config
+from pipeline.demo import generate_demo
+
+CASE_DIR = PROJECT_ROOT.parent / "shared" / "data" / "case"
+TINY_LEARNERS = {
+    "tabular_catboost": {"iterations": 60, "learning_rate": 0.15, "depth": 4},
+    "tabular_lgbm": {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
+    "text_ridge": {"n_components": 16, "alpha": 10.0},
+    "text_lgbm": {"n_components": 8, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
+    "image_ridge": {"n_components": 8, "alpha": 10.0},
+    "image_lgbm": {"n_components": 8, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
+    "all_lgbm": {"n_components": 4, "n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
+}
+TINY = {"split": {"n_folds": 3}, "entities": {"inner_folds": 3},
+        "learners": {"params": TINY_LEARNERS},
+        "evaluation": {"bootstrap": 100}, "report": {"shap_rows": 100, "umap_rows": 200, "top_features": 10}}
+
+
+@pytest.fixture(scope="session")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """600 synthetic movies in the case layout (read-only by convention: copy before mutating)."""
+    path = tmp_path_factory.mktemp("demo") / "data"
+    generate_demo(path, n_movies=600, seed=1)
+    return path
+
+
+@pytest.fixture()
+def demo_copy(demo_dir: Path, tmp_path: Path) -> Path:
+    """A private, mutable copy of the demo folder."""
+    return Path(shutil.copytree(demo_dir, tmp_path / "data"))
+
+
+@pytest.fixture(scope="session")
+def tiny_cfg() -> Config:
+    return project_config(TINY)
+
+
+@pytest.fixture(scope="session")
+def tiny_params(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """params.yaml with the tiny budget merged in, as a file the CLI can read."""
+    import yaml
+    raw = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    raw["profiles"]["tiny"] = TINY
+    path = tmp_path_factory.mktemp("params") / "params.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    load_config(path, profile="tiny")   # fail early if the project's params.yaml is broken
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ.setdefault("CI", "true")   # no live progress bars inside tests

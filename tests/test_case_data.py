@@ -1,0 +1,51 @@
+"""Integration on the real case data (../shared/data/case), `--fast` profile."""
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import CASE_DIR
+
+pytestmark = pytest.mark.skipif(not (CASE_DIR / "movies.csv").is_file(),
+                                reason=f"the case data is not at {CASE_DIR}")
+
+
+@pytest.fixture(scope="module")
+def case_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("case")
+    assert main(["run", "--fast", "--data-dir", str(CASE_DIR), "--out-dir", str(out)]) == 0
+    return out
+
+
+def test_stack_beats_baselines_and_single_modalities_on_holdout(case_run: Path) -> None:
+    metrics = json.loads((case_run / "artifacts" / "metrics.json").read_text())
+    hold = {name: m["rmse"] for name, m in metrics["holdout"].items()}
+    assert hold["stack"] < hold["baseline_mean"] and hold["stack"] < hold["baseline_year_trend"]
+    singles = [n for n, info in metrics["learners"].items() if info["modality"] in ("tabular", "text", "image")]
+    assert singles and all(hold["stack"] < hold[n] for n in singles), hold
+    assert metrics["split"]["cutoff_year"] == 2014 and metrics["split"]["n_holdout"] == 1665
+    assert metrics["modalities"]["image"].startswith("skipped: no poster_embeddings.npy")
+    assert metrics["cv"]["stack"]["r2_mean"] > 0.35
+
+
+def test_report_says_image_was_skipped(case_run: Path) -> None:
+    report = (case_run / "reports" / "report.md").read_text()
+    assert "**image**: skipped: no poster_embeddings.npy" in report
+
+
+def test_predict_thousands_of_case_movies(case_run: Path, tmp_path: Path) -> None:
+    new = Path(shutil.copytree(CASE_DIR, tmp_path / "new", ignore=shutil.ignore_patterns("sample_posters")))
+    pd.read_csv(new / "movies.csv").drop(columns="rating").to_csv(new / "movies.csv", index=False)
+    start = time.perf_counter()
+    assert main(["predict", "--model", str(case_run / "artifacts" / "model"), "--data-dir", str(new),
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    seconds = time.perf_counter() - start
+    pred = pd.read_csv(tmp_path / "p.csv")
+    assert len(pred) == 10_599 and pred["predicted_rating"].between(0.5, 5.0).all()
+    print(f"predict: {len(pred):,} movies in {seconds:.1f} s")

@@ -1,0 +1,97 @@
+"""The sparse entity encoder against a hand-written loop, and its leak-freedom."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import KFold
+
+from pipeline.features.entities import Credits, EntityEncoder
+
+SMOOTHING, DECAY = 3.0, 0.7
+
+
+def _toy(seed: int = 0, n_movies: int = 40, n_names: int = 12) -> tuple[dict[str, Credits], np.ndarray, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for movie in range(n_movies):
+        k = rng.integers(0, 5)     # some movies have no credits at all
+        for billing, name in enumerate(rng.choice(n_names, size=k, replace=False), 1):
+            rows.append({"movie_id": movie, "name": f"e{name}", "billing": billing})
+    links = pd.DataFrame(rows)
+    y = rng.normal(3.0, 0.5, n_movies)
+    return {"actor": Credits.from_links(links, np.arange(n_movies))}, y, links
+
+
+def _naive(links: pd.DataFrame, y: np.ndarray, fit_movies: np.ndarray, enc_movies: np.ndarray) -> pd.DataFrame:
+    """Per-movie loops over dicts: slow, obviously right."""
+    prior = y[fit_movies].mean()
+    sums, counts = {}, {}
+    for movie in fit_movies:
+        for name in links.loc[links["movie_id"] == movie, "name"]:
+            sums[name] = sums.get(name, 0.0) + y[movie] - prior
+            counts[name] = counts.get(name, 0) + 1
+    out = []
+    for movie in enc_movies:
+        credits = links[links["movie_id"] == movie].sort_values("billing")
+        devs = [sums[n] / (counts[n] + SMOOTHING) if n in sums else 0.0 for n in credits["name"]]
+        w = [DECAY ** (b - 1) for b in credits["billing"]]
+        if not devs:
+            out.append({"mean": np.nan, "max": np.nan, "min": np.nan, "wmean": np.nan, "lead": np.nan, "n_known": 0})
+            continue
+        out.append({"mean": prior + np.mean(devs), "max": prior + max(devs), "min": prior + min(devs),
+                    "wmean": prior + np.dot(w, devs) / sum(w), "lead": prior + devs[0],
+                    "n_known": sum(n in sums for n in credits["name"])})
+    return pd.DataFrame(out)
+
+
+def _encoder() -> EntityEncoder:
+    return EntityEncoder(("actor",), SMOOTHING, inner_folds=4, billing_decay=DECAY, random_state=7)
+
+
+def test_transform_equals_naive_loop() -> None:
+    credits, y, links = _toy()
+    fit = np.arange(25)
+    enc = _encoder().fit({"actor": credits["actor"].take(fit)}, y[fit])
+    got = enc.transform(credits).add_prefix("").rename(columns=lambda c: c.removeprefix("actor_te_"))
+    want = _naive(links, y, fit, np.arange(len(y)))
+    pd.testing.assert_frame_equal(got[want.columns], want, check_dtype=False, atol=1e-12)
+
+
+def test_fit_transform_equals_naive_cross_fitting() -> None:
+    credits, y, links = _toy(seed=3)
+    got = _encoder().fit_transform(credits, y).rename(columns=lambda c: c.removeprefix("actor_te_"))
+    parts = []
+    for fit, enc in KFold(4, shuffle=True, random_state=7).split(y):
+        parts.append(_naive(links, y, fit, enc).set_index(enc))
+    want = pd.concat(parts).sort_index()
+    pd.testing.assert_frame_equal(got[want.columns], want.reset_index(drop=True), check_dtype=False, atol=1e-12)
+
+
+def test_own_rating_never_reaches_own_encoding() -> None:
+    """Changing one movie's rating leaves that movie's cross-fitted features unchanged."""
+    credits, y, _ = _toy(seed=5)
+    base = _encoder().fit_transform(credits, y)
+    for movie in (0, 7, 19):
+        bumped = y.copy()
+        bumped[movie] += 100.0
+        again = _encoder().fit_transform(credits, bumped)
+        pd.testing.assert_series_equal(base.iloc[movie], again.iloc[movie])
+        assert not base.drop(index=movie).equals(again.drop(index=movie))   # the bump does reach others
+
+
+def test_unseen_entities_get_the_prior() -> None:
+    credits, y, links = _toy()
+    enc = _encoder().fit({"actor": credits["actor"].take(np.arange(10))}, y[:10])
+    strangers = pd.DataFrame({"movie_id": [0, 0], "name": ["nobody", "noone"], "billing": [1, 2]})
+    out = enc.transform({"actor": Credits.from_links(strangers, np.array([0]))})
+    assert out["actor_te_mean"].iloc[0] == pytest.approx(y[:10].mean())
+    assert out["actor_te_n_known"].iloc[0] == 0
+
+
+def test_save_load_roundtrip(tmp_path) -> None:
+    credits, y, _ = _toy()
+    enc = _encoder().fit(credits, y)
+    enc.save(tmp_path / "e.npz")
+    again = EntityEncoder.load(tmp_path / "e.npz", kinds=("actor",), smoothing=SMOOTHING, billing_decay=DECAY)
+    pd.testing.assert_frame_equal(enc.transform(credits), again.transform(credits))

@@ -1,0 +1,110 @@
+"""The out-of-fold engine and the stacker: no row is predicted by a model that saw it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.clean import drop_duplicate_movies
+from pipeline.config import Config
+from pipeline.data import load_folder
+from pipeline.model import prepare
+from pipeline.oof import run_oof
+from pipeline.splits import make_splits
+from pipeline.stacking import Stacker, stack_oof
+
+
+@pytest.fixture(scope="module")
+def setup(demo_dir: Path, tiny_cfg: Config, tmp_path_factory: pytest.TempPathFactory):
+    raw, _ = drop_duplicate_movies(load_folder(demo_dir, tiny_cfg.data, require_rating=True))
+    splits = make_splits(raw.movies["date"], tiny_cfg.split, tiny_cfg.seed)
+    prep = prepare(raw, tiny_cfg, splits.train_ids, tmp_path_factory.mktemp("cache"))
+    pos = prep.data.movies.index.get_indexer
+    train, holdout = prep.frame.take(pos(splits.train_ids)), prep.frame.take(pos(splits.holdout_ids))
+    y = prep.data.movies.loc[splits.train_ids, "rating"].to_numpy()
+    return raw, splits, prep, train, holdout, y
+
+
+class Spy:
+    """A learner that remembers which movies it was fitted on and predicts 1 for those."""
+    fitted: list[set[int]] = []
+
+    def fit(self, frame, y):
+        self.seen_ = set(frame.ids.tolist())
+        Spy.fitted.append(self.seen_)
+        return self
+
+    def predict(self, frame):
+        return np.array([float(i in self.seen_) for i in frame.ids])
+
+    @property
+    def head_(self):
+        class NoImportance:
+            def importance(self):
+                return pd.Series(dtype=float)
+        return NoImportance()
+
+
+def test_every_training_row_predicted_once_by_a_model_that_never_saw_it(setup, tiny_cfg, monkeypatch) -> None:
+    raw, splits, prep, train, holdout, y = setup
+    monkeypatch.setattr("pipeline.oof.make_learner", lambda name, cfg: Spy())
+    Spy.fitted = []
+    result = run_oof("spy", tiny_cfg, train, y, holdout, splits)
+    assert not result.oof.isna().any()
+    assert (result.oof == 0.0).all()                     # no row was predicted by a model that saw it
+    assert (result.holdout == 0.0).all()                 # no fold model saw a holdout movie
+    assert len(Spy.fitted) == splits.n_folds
+    holdout_ids = set(splits.holdout_ids.tolist())
+    assert all(not (seen & holdout_ids) for seen in Spy.fitted)
+
+
+def test_holdout_ratings_cannot_change_anything_fitted(setup, tiny_cfg, tmp_path) -> None:
+    """Scramble the holdout's ratings: preprocessing, OOF predictions and the stacker stay identical."""
+    raw, splits, prep, train, holdout, y = setup
+    movies = raw.movies.copy()
+    movies.loc[splits.holdout_ids, "rating"] = np.random.default_rng(0).uniform(0.5, 5.0, len(splits.holdout_ids))
+    scrambled = type(raw)(movies, raw.credits, raw.embeddings, raw.source, raw.counts)
+    prep2 = prepare(scrambled, tiny_cfg, splits.train_ids, tmp_path)
+    assert prep2.stats == prep.stats
+    pd.testing.assert_frame_equal(prep2.frame.tabular, prep.frame.tabular)
+    for name in ("tabular_catboost", "text_ridge"):
+        a = run_oof(name, tiny_cfg, train, y, holdout, splits)
+        pos = prep2.data.movies.index.get_indexer
+        b = run_oof(name, tiny_cfg, prep2.frame.take(pos(splits.train_ids)), y,
+                    prep2.frame.take(pos(splits.holdout_ids)), splits)
+        np.testing.assert_array_equal(a.oof.to_numpy(), b.oof.to_numpy())
+        np.testing.assert_array_equal(a.holdout.to_numpy(), b.holdout.to_numpy())
+
+
+@pytest.mark.parametrize("name", ["tabular_catboost", "tabular_lgbm", "all_lgbm", "text_lgbm", "image_ridge"])
+def test_same_seed_same_predictions(setup, tiny_cfg, name) -> None:
+    _, splits, _, train, holdout, y = setup
+    a = run_oof(name, tiny_cfg, train, y, holdout, splits)
+    b = run_oof(name, tiny_cfg, train, y, holdout, splits)
+    np.testing.assert_array_equal(a.oof.to_numpy(), b.oof.to_numpy())
+    np.testing.assert_array_equal(a.holdout.to_numpy(), b.holdout.to_numpy())
+
+
+def test_stacker_weights_non_negative_and_outer_cv_honest(setup, tiny_cfg) -> None:
+    _, splits, _, train, holdout, y = setup
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"good": y + rng.normal(0, 0.2, len(y)), "anti": -y + rng.normal(0, 0.2, len(y)),
+                          "year": train.tabular["year"].to_numpy()})
+    stacker = Stacker(tiny_cfg.stacking, ["good", "anti"]).fit(table, y)
+    weights = stacker.weights()
+    assert weights["good"] > 0.5 and weights["anti"] == pytest.approx(0.0, abs=1e-9)
+    cv = stack_oof(tiny_cfg.stacking, ["good", "anti"], table, y, splits, 0)
+    assert not np.isnan(cv).any()
+    # the outer CV score cannot beat the in-sample fit
+    assert np.mean((cv - y) ** 2) >= np.mean((stacker.predict(table) - y) ** 2)
+
+
+def test_splits_are_temporal_and_folds_cover_training(setup) -> None:
+    raw, splits, *_ = setup
+    years = raw.movies["date"]
+    assert years.loc[splits.holdout_ids].min() == splits.cutoff_year
+    assert years.loc[splits.train_ids].max() < splits.cutoff_year
+    assert sorted(np.unique(splits.fold)) == list(range(splits.n_folds))
+    assert not set(splits.train_ids) & set(splits.holdout_ids)

@@ -1,0 +1,114 @@
+"""The whole pipeline on a tiny demo dataset: artifacts, metrics, report, predict, model safety."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.cli import main
+from pipeline.learners import REGISTRY
+
+
+@pytest.fixture(scope="module")
+def run_out(demo_dir: Path, tiny_params: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run")
+    code = main(["run", "--params", str(tiny_params), "--profile", "tiny", "--data-dir", str(demo_dir),
+                 "--out-dir", str(out)])
+    assert code == 0
+    return out
+
+
+def test_artifacts_follow_the_layout(run_out: Path) -> None:
+    art = run_out / "artifacts"
+    for rel in ("run.json", "cleaning_log.json", "folds.csv", "metrics.json", "oof/stack.parquet",
+                "oof/tabular_catboost.parquet", "importance/tabular_catboost.csv", "model/manifest.json",
+                "explain/shap_values.parquet", "explain/umap.parquet"):
+        assert (art / rel).is_file(), rel
+    assert not list(art.rglob("*.tmp")), "no temporary files may be left behind"
+    run = json.loads((art / "run.json").read_text())
+    assert set(run["timings"]) >= {"load", "clean", "learners", "stack", "evaluate", "refit", "explain", "report"}
+
+
+def test_metrics_shape_and_stack_beats_baselines(run_out: Path) -> None:
+    metrics = json.loads((run_out / "artifacts" / "metrics.json").read_text())
+    names = {"stack", "baseline_mean", "baseline_year_trend", "tabular_catboost", "text_ridge", "image_ridge"}
+    assert names <= set(metrics["holdout"]) and names <= set(metrics["cv"])
+    assert set(metrics["holdout"]["stack"]) >= {"rmse", "mae", "r2", "spearman"}
+    assert set(metrics["cv"]["stack"]) >= {"rmse_mean", "rmse_sd", "r2_mean"}
+    assert metrics["modalities"] == {"tabular": "used", "text": "used", "image": "used"}
+    hold = {k: v["rmse"] for k, v in metrics["holdout"].items()}
+    assert hold["stack"] < min(hold["baseline_mean"], hold["baseline_year_trend"])
+    assert all(metrics["stacker"]["weights"][n] >= 0 for n in metrics["learners"] if n in REGISTRY
+               and metrics["learners"][n]["stacked"])
+
+
+def test_oof_covers_every_training_row_once(run_out: Path) -> None:
+    folds = pd.read_csv(run_out / "artifacts" / "folds.csv")
+    oof = pd.read_parquet(run_out / "artifacts" / "oof" / "tabular_catboost.parquet")
+    train = oof[oof["part"] == "oof"]
+    assert sorted(train["movie_id"]) == sorted(folds.loc[folds["fold"] >= 0, "movie_id"])
+    assert train["prediction"].notna().all()
+
+
+def test_report_renders_from_artifacts_only(run_out: Path, tmp_path: Path) -> None:
+    report = (run_out / "reports" / "report.md").read_text()
+    for heading in ("Cleaning log", "Modalities compared", "The stack", "What drives the ratings", "Run time",
+                    "Parameters"):
+        assert heading in report
+    for figure in re.findall(r"\(figures/([^)]+)\)", report):
+        assert (run_out / "reports" / "figures" / figure).is_file(), figure
+    copy = tmp_path / "copy"
+    shutil.copytree(run_out / "artifacts", copy / "artifacts")
+    assert main(["report", "--out-dir", str(copy)]) == 0       # no data folder, no models refitted
+    assert (copy / "reports" / "report.md").read_text() == report
+
+
+def _new_movies(demo_dir: Path, folder: Path) -> Path:
+    shutil.copytree(demo_dir, folder)
+    movies = pd.read_csv(folder / "movies.csv")
+    movies.drop(columns="rating").to_csv(folder / "movies.csv", index=False)
+    return folder
+
+
+def test_predict_new_movies(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
+    new = _new_movies(demo_dir, tmp_path / "new")
+    out = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(run_out / "artifacts" / "model"), "--data-dir", str(new),
+                 "--out", str(out)]) == 0
+    pred = pd.read_csv(out)
+    truth = pd.read_csv(demo_dir / "movies.csv")
+    assert list(pred["movie_id"]) == list(truth["movie_id"])
+    assert {"predicted_rating", "tabular_catboost", "text_ridge", "image_ridge"} <= set(pred.columns)
+    assert np.corrcoef(pred["predicted_rating"], truth["rating"])[0, 1] > 0.5
+
+
+def test_predict_names_the_missing_input(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
+    new = _new_movies(demo_dir, tmp_path / "new")
+    (new / "tagline_embeddings.npy").unlink()
+    code = main(["predict", "--model", str(run_out / "artifacts" / "model"), "--data-dir", str(new),
+                 "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "supply tagline_embeddings.npy" in err
+    assert not (tmp_path / "p.csv").exists()
+
+
+@pytest.mark.parametrize("damage", ["alter", "remove", "add"])
+def test_tampered_model_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path, damage: str, capsys) -> None:
+    model = Path(shutil.copytree(run_out / "artifacts" / "model", tmp_path / "model"))
+    target = model / "learners" / "tabular_catboost" / "model.cbm"
+    if damage == "alter":
+        data = target.read_bytes()
+        target.write_bytes(data[:-1] + bytes([data[-1] ^ 0xFF]))
+    elif damage == "remove":
+        target.unlink()
+    else:
+        (model / "learners" / "evil.pkl").write_bytes(b"not a model")
+    code = main(["predict", "--model", str(model), "--data-dir", str(_new_movies(demo_dir, tmp_path / "new")),
+                 "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and "manifest.json" in err and len(err.strip().splitlines()) == 1
