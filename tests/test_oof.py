@@ -108,3 +108,33 @@ def test_splits_are_temporal_and_folds_cover_training(setup) -> None:
     assert years.loc[splits.train_ids].max() < splits.cutoff_year
     assert sorted(np.unique(splits.fold)) == list(range(splits.n_folds))
     assert not set(splits.train_ids) & set(splits.holdout_ids)
+
+
+def test_shipped_bundle_predicts_the_same_after_save_and_load(setup, tiny_cfg, tmp_path) -> None:
+    from pipeline.model import ModelBundle, fit_bundle
+    raw, splits, prep, train, holdout, y = setup
+    names = ["tabular_catboost", "tabular_lgbm", "text_ridge", "image_lgbm"]
+    table = pd.DataFrame({n: y + i * 0.01 for i, n in enumerate(names)} | {"year": train.tabular["year"].to_numpy()})
+    stacker = Stacker(tiny_cfg.stacking, names).fit(table, y)
+    labelled = raw.movies.index.to_numpy()
+    bundle = fit_bundle(raw, tiny_cfg, labelled, names, stacker, tmp_path / "cache")
+    before = bundle.predict(raw, tmp_path / "cache")
+    bundle.save(tmp_path / "model")
+    after = ModelBundle.load(tmp_path / "model").predict(raw, tmp_path / "cache")
+    pd.testing.assert_frame_equal(before, after)
+    assert list(after.columns) == ["movie_id", "predicted_rating", *names]
+
+
+@pytest.mark.parametrize("method", ["ridge", "lgbm"])
+def test_stacker_methods_roundtrip(setup, tiny_cfg, tmp_path, method) -> None:
+    _, splits, _, train, holdout, y = setup
+    cfg = tiny_cfg.stacking.model_copy(update={"method": method})
+    rng = np.random.default_rng(1)
+    table = pd.DataFrame({"a": y + rng.normal(0, 0.3, len(y)), "b": y + rng.normal(0, 0.3, len(y)),
+                          "year": train.tabular["year"].to_numpy()})
+    stacker = Stacker(cfg, ["a", "b"], seed=3).fit(table, y)
+    assert np.mean((stacker.predict(table) - y) ** 2) < np.mean((table["a"] - y) ** 2)
+    stacker.save(tmp_path / "s")
+    again = Stacker.load(tmp_path / "s", tiny_cfg.stacking)
+    np.testing.assert_allclose(again.predict(table), stacker.predict(table))
+    assert list(again.weights().index) == ["a", "b", "year"]

