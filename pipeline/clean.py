@@ -94,7 +94,7 @@ def apply_cleaning(data: MovieData, stats: CleaningStats, cfg: CleanConfig) -> t
     return MovieData(movies, data.credits, data.embeddings, data.source, data.counts), entries
 
 
-def load_log(data: MovieData) -> CleaningLog:
+def loading_log(data: MovieData) -> CleaningLog:
     """What loading dropped (unknown movies, duplicate credits), in the cleaning log's shape."""
     return [{"step": "credits", "decision": decision, "count": count}
             for decision, count in data.counts.items()]

@@ -223,6 +223,8 @@ class Learner:
         from sklearn.decomposition import PCA
         parts: list[pd.DataFrame] = []
         blocks = self.spec.blocks
+        if y is not None:
+            self.pca_: dict[str, PCA] = {}
         if TABULAR in blocks:
             parts.append(frame.tabular)
         if YEAR in blocks:
@@ -238,7 +240,6 @@ class Learner:
         for block in EMBEDDING_BLOCKS:
             if block in blocks and block in frame.blocks:
                 if y is not None:
-                    self.pca_ = getattr(self, "pca_", {})
                     self.pca_[block] = PCA(self._n_components(frame.blocks[block]),
                                            random_state=self.cfg.seed).fit(frame.blocks[block])
                 comps = self.pca_[block].transform(frame.blocks[block])
@@ -262,11 +263,11 @@ class Learner:
         self.head_.save(folder)
         if hasattr(self, "encoder_"):
             self.encoder_.save(folder / "entities.npz")
-        for block, pca in getattr(self, "pca_", {}).items():
+        for block, pca in self.pca_.items():
             skops_dump(pca, folder / f"pca_{block}.skops")
         (folder / "learner.json").write_text(json.dumps(
             {"name": self.name, "params": self.params, "columns": self.columns_,
-             "pca": sorted(getattr(self, "pca_", {}))}, indent=2))
+             "pca": sorted(self.pca_)}, indent=2))
 
     @classmethod
     def load(cls, folder: Path, cfg: Config) -> "Learner":

@@ -47,7 +47,7 @@ def _comparison(metrics: dict) -> pd.DataFrame:
     learners = metrics["learners"] | {STACK: {"modality": "stack", "stacked": False}}
     for name, info in learners.items():
         h, c = metrics["holdout"][name], metrics["cv"][name]
-        rows.append({"learner": name, "modality": info["modality"],
+        rows.append({"learner": name, "modality": info["modality"], "stacked": "yes" if info["stacked"] else "",
                      "CV RMSE (mean ± sd)": f"{c['rmse_mean']:.4f} ± {c['rmse_sd']:.4f}",
                      "CV R²": f"{c['r2_mean']:.3f}",
                      "holdout RMSE [95% CI]": f"{h['rmse']:.4f} [{h['rmse_ci_low']:.3f}, {h['rmse_ci_high']:.3f}]",

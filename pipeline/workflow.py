@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.clean import drop_duplicate_movies, load_log
+from pipeline.clean import drop_duplicate_movies, loading_log
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.data import MovieData, load_folder
 from pipeline.errors import InputError
@@ -76,7 +76,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         prep = prepare(raw, cfg, splits.train_ids, cache)
         unlabelled = [{"step": "rating", "decision": "no rating: not used for training",
                        "count": int((~raw.has_rating).sum())}]
-        write_json(art / "cleaning_log.json", load_log(raw) + dup_log + unlabelled + prep.log)
+        write_json(art / "cleaning_log.json", loading_log(raw) + dup_log + unlabelled + prep.log)
         write_table(art / "folds.csv", splits.to_frame())
         write_table(art / "dataset.parquet", data_overview(raw, splits))
 
@@ -156,9 +156,10 @@ def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Conf
         write_table(art / "explain" / "shap_values.parquet", values)
         write_table(art / "explain" / "shap_features.parquet", features.astype(
             {c: str for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])}))
-    source = "description" if "description" in raw.embeddings else None
-    vectors = raw.subset(labelled).embeddings.get(source) if source else frame.blocks.get("text")
-    if vectors is not None:
+    vectors = frame.blocks.get("text")
+    if vectors is not None:    # description vectors alone when the folder has them, else the text block
+        if "description" in raw.embeddings:
+            vectors = raw.embeddings["description"][raw.movies.index.get_indexer(labelled)]
         ratings = raw.movies.loc[labelled, "rating"].to_numpy()
         write_table(art / "explain" / "umap.parquet", umap_map(vectors, ratings, labelled, cfg.report, cfg.seed))
 
