@@ -87,6 +87,20 @@ class StackingConfig(Section):
     lgbm_params: dict[str, Any]
 
 
+class TuningConfig(Section):
+    enabled: bool
+    storage: str | None                  # null: a journal file in artifacts/tuning/; else a database URL
+    inner_folds: int = Field(ge=2)
+    trials: dict[str, int]               # learner -> trial budget (absent or 0: not tuned)
+    stacker_trials: int = Field(ge=0)
+    timeout_seconds: float | None = Field(gt=0)
+
+
+class AblationConfig(Section):
+    enabled: bool
+    drop: dict[str, tuple[str, ...]]     # row label -> feature blocks removed from every stacked learner
+
+
 class EvaluationConfig(Section):
     bootstrap: int = Field(ge=10)
     ci: float = Field(gt=0.0, lt=1.0)
@@ -109,6 +123,8 @@ class Config(Section):
     embeddings: EmbeddingConfig
     learners: LearnersConfig
     stacking: StackingConfig
+    tuning: TuningConfig
+    ablation: AblationConfig
     evaluation: EvaluationConfig
     report: ReportConfig
     profiles: dict[str, dict[str, Any]]

@@ -8,19 +8,22 @@ Adding a learner is adding one REGISTRY entry; its defaults live in params.yaml 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.entities import EntityEncoder
 from pipeline.features.frame import MovieFrame
+from pipeline.features.history import HistoryEncoder
 
 # Blocks a learner may read from a MovieFrame.
-TABULAR, ENTITIES, NAMES, TEXT, IMAGE, YEAR = "tabular", "entities", "names", "text", "image", "year"
+TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR = (
+    "tabular", "entities", "history", "names", "text", "image", "words", "year")
 EMBEDDING_BLOCKS = (TEXT, IMAGE)
 
 # Only these sklearn types may be read back from a model folder (skops, no pickle).
@@ -32,21 +35,62 @@ SKOPS_TRUSTED = ["sklearn.decomposition._pca.PCA", "sklearn.linear_model._ridge.
                  "numpy.float64", "numpy.int64", "builtins.slice"]
 
 
+def catboost_space(trial: Any) -> dict[str, Any]:
+    return {"depth": trial.suggest_int("depth", 4, 8),
+            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.15, log=True),
+            "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 1.0, 30.0, log=True),
+            "iterations": trial.suggest_int("iterations", 300, 1200, step=100),
+            "random_strength": trial.suggest_float("random_strength", 0.1, 3.0, log=True)}
+
+
+def lgbm_space(trial: Any) -> dict[str, Any]:
+    return {"n_estimators": trial.suggest_int("n_estimators", 200, 1200, step=100),
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 7, 63),
+            "min_child_samples": trial.suggest_int("min_child_samples", 5, 80),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0), "subsample_freq": 1,
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 0.001, 10.0, log=True)}
+
+
+def xgboost_space(trial: Any) -> dict[str, Any]:
+    return {"n_estimators": trial.suggest_int("n_estimators", 200, 1200, step=100),
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.1, log=True),
+            "max_depth": trial.suggest_int("max_depth", 3, 8),
+            "min_child_weight": trial.suggest_float("min_child_weight", 1.0, 30.0, log=True),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.3, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 0.01, 30.0, log=True)}
+
+
+def ridge_space(trial: Any) -> dict[str, Any]:
+    return {"alpha": trial.suggest_float("alpha", 0.1, 1000.0, log=True),
+            "n_components": trial.suggest_int("n_components", 32, 384, step=32)}
+
+
+def with_components(space: Callable[[Any], dict[str, Any]], low: int, high: int) -> Callable[[Any], dict[str, Any]]:
+    """A booster's space plus the number of PCA components of its embedding block."""
+    return lambda trial: space(trial) | {"n_components": trial.suggest_int("n_components", low, high)}
+
+
 @dataclass(frozen=True)
 class LearnerSpec:
     modality: str                 # the modality it represents in the comparison: tabular/text/image/all/baseline
     blocks: tuple[str, ...]
     head: str                     # catboost | lgbm | xgboost | ridge | mean | trend
+    space: Callable[[Any], dict[str, Any]] | None = None    # Optuna search space; defaults live in params.yaml
 
 
 REGISTRY: dict[str, LearnerSpec] = {
-    "tabular_catboost": LearnerSpec("tabular", (TABULAR, ENTITIES, NAMES), "catboost"),
-    "tabular_lgbm": LearnerSpec("tabular", (TABULAR, ENTITIES), "lgbm"),
-    "text_ridge": LearnerSpec("text", (TEXT,), "ridge"),
-    "text_lgbm": LearnerSpec("text", (TEXT,), "lgbm"),
-    "image_ridge": LearnerSpec("image", (IMAGE,), "ridge"),
-    "image_lgbm": LearnerSpec("image", (IMAGE,), "lgbm"),
-    "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, TEXT, IMAGE), "lgbm"),
+    "tabular_catboost": LearnerSpec("tabular", (TABULAR, ENTITIES, HISTORY, NAMES), "catboost", catboost_space),
+    "tabular_lgbm": LearnerSpec("tabular", (TABULAR, ENTITIES, HISTORY), "lgbm", lgbm_space),
+    "tabular_xgboost": LearnerSpec("tabular", (TABULAR, ENTITIES, HISTORY), "xgboost", xgboost_space),
+    "text_ridge": LearnerSpec("text", (TEXT,), "ridge", ridge_space),
+    "text_lgbm": LearnerSpec("text", (TEXT,), "lgbm", with_components(lgbm_space, 8, 64)),
+    "words_ridge": LearnerSpec("text", (WORDS,), "ridge", ridge_space),
+    "image_ridge": LearnerSpec("image", (IMAGE,), "ridge", ridge_space),
+    "image_lgbm": LearnerSpec("image", (IMAGE,), "lgbm", with_components(lgbm_space, 8, 64)),
+    "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE), "lgbm", with_components(lgbm_space, 4, 32)),
     "baseline_mean": LearnerSpec("baseline", (), "mean"),
     "baseline_year_trend": LearnerSpec("baseline", (YEAR,), "trend"),
 }
@@ -140,6 +184,36 @@ class LGBMHead:
         return head
 
 
+class XGBHead:
+    def __init__(self, params: dict[str, Any], seed: int):
+        self.params, self.seed = params, seed
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "XGBHead":
+        import xgboost as xgb
+        model = xgb.XGBRegressor(**self.params, random_state=self.seed, n_jobs=2, enable_categorical=True,
+                                 tree_method="hist")
+        self.booster_ = model.fit(X, y).get_booster()
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        import xgboost as xgb
+        return self.booster_.predict(xgb.DMatrix(X, enable_categorical=True))
+
+    def importance(self) -> pd.Series:
+        gain = self.booster_.get_score(importance_type="total_gain")
+        return pd.Series(gain, dtype=float).reindex(self.booster_.feature_names, fill_value=0.0)
+
+    def save(self, folder: Path) -> None:
+        self.booster_.save_model(str(folder / "model.ubj"))
+
+    @classmethod
+    def load(cls, folder: Path) -> "XGBHead":
+        import xgboost as xgb
+        head = cls({}, 0)
+        head.booster_ = xgb.Booster(model_file=str(folder / "model.ubj"))
+        return head
+
+
 class LinearHead:
     """Standardised ridge (`ridge`) or ordinary least squares on year (`trend`)."""
 
@@ -197,16 +271,17 @@ class MeanHead:
         return head
 
 
-HEADS: dict[str, type] = {"catboost": CatBoostHead, "lgbm": LGBMHead, "ridge": LinearHead,
+HEADS: dict[str, type] = {"catboost": CatBoostHead, "lgbm": LGBMHead, "xgboost": XGBHead, "ridge": LinearHead,
                           "trend": LinearHead, "mean": MeanHead}
 
 
 class Learner:
     """One base learner: builds its feature matrix from a MovieFrame, then fits its head."""
 
-    def __init__(self, name: str, params: dict[str, Any], cfg: Config):
+    def __init__(self, name: str, params: dict[str, Any], cfg: Config, drop: frozenset[str] = frozenset()):
         self.name = name
-        self.spec = REGISTRY[name]
+        spec = REGISTRY[name]
+        self.spec = replace(spec, blocks=tuple(b for b in spec.blocks if b not in drop))
         self.params = dict(params)
         self.cfg = cfg
 
@@ -235,6 +310,12 @@ class Learner:
                 parts.append(self.encoder_.fit_transform(frame.credits, y))
             else:
                 parts.append(self.encoder_.transform(frame.credits))
+        if HISTORY in blocks:
+            years = frame.tabular["year"].to_numpy()
+            if y is not None:
+                e = self.cfg.entities
+                self.history_ = HistoryEncoder(e.kinds, e.smoothing, e.billing_decay).fit(frame.credits, years, y)
+            parts.append(self.history_.transform(frame.credits, years))
         if NAMES in blocks:
             parts.append(frame.names)
         for block in EMBEDDING_BLOCKS:
@@ -244,6 +325,12 @@ class Learner:
                                            random_state=self.cfg.seed).fit(frame.blocks[block])
                 comps = self.pca_[block].transform(frame.blocks[block])
                 parts.append(pd.DataFrame(comps, columns=[f"{block}_pc{i + 1}" for i in range(comps.shape[1])]))
+        if WORDS in blocks:
+            if y is not None:
+                dim = int(self.params.get("n_components", self.cfg.embeddings.n_components))
+                self.words_ = TfidfSvdVectorizer(dim, self.cfg.seed).fit(frame.texts)
+            comps = self.words_.transform(frame.texts)
+            parts.append(pd.DataFrame(comps, columns=[f"words_svd{i + 1}" for i in range(comps.shape[1])]))
         if not parts:
             return pd.DataFrame(index=np.arange(len(frame)))
         return pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
@@ -263,6 +350,10 @@ class Learner:
         self.head_.save(folder)
         if hasattr(self, "encoder_"):
             self.encoder_.save(folder / "entities.npz")
+        if hasattr(self, "history_"):
+            self.history_.save(folder / "history.npz")
+        if hasattr(self, "words_"):
+            skops_dump(self.words_.pipeline_, folder / "words.skops")
         for block, pca in self.pca_.items():
             skops_dump(pca, folder / f"pca_{block}.skops")
         (folder / "learner.json").write_text(json.dumps(
@@ -279,20 +370,29 @@ class Learner:
             e = cfg.entities
             learner.encoder_ = EntityEncoder.load(folder / "entities.npz", kinds=e.kinds, smoothing=e.smoothing,
                                                   inner_folds=e.inner_folds, billing_decay=e.billing_decay)
+        if HISTORY in learner.spec.blocks:
+            e = cfg.entities
+            learner.history_ = HistoryEncoder.load(folder / "history.npz", kinds=e.kinds, smoothing=e.smoothing,
+                                                   billing_decay=e.billing_decay)
+        if WORDS in learner.spec.blocks:
+            learner.words_ = TfidfSvdVectorizer()
+            learner.words_.pipeline_ = skops_load(folder / "words.skops")
         learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
         return learner
 
 
-def available(name: str, frame: MovieFrame) -> bool:
-    """A learner runs only if the frame has the embedding blocks it needs."""
-    spec = REGISTRY[name]
-    needed = [b for b in spec.blocks if b in EMBEDDING_BLOCKS]
-    if spec.modality == "all":
-        return True
-    return all(b in frame.blocks for b in needed)
+def available(name: str, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> bool:
+    """A learner runs if it keeps some feature block and the frame has the embedding blocks it needs
+    (the all-modality learner only needs one of its blocks)."""
+    blocks = [b for b in REGISTRY[name].blocks if b not in drop]
+    present = [b not in EMBEDDING_BLOCKS or b in frame.blocks for b in blocks]
+    if REGISTRY[name].modality == "baseline":
+        return not drop
+    return bool(blocks) and (any(present) if REGISTRY[name].modality == "all" else all(present))
 
 
-def make_learner(name: str, cfg: Config) -> Learner:
+def make_learner(name: str, cfg: Config, drop: frozenset[str] = frozenset()) -> Learner:
+    """A fresh learner with its params.yaml (or tuned) parameters; `drop` removes feature blocks (ablation)."""
     if name not in REGISTRY:
         raise KeyError(f"unknown learner '{name}'; known: {', '.join(REGISTRY)}")
-    return Learner(name, cfg.learners.params.get(name, {}), cfg)
+    return Learner(name, cfg.learners.params.get(name, {}), cfg, drop)

@@ -39,12 +39,12 @@ class OOFResult:
 
 
 def run_oof(name: str, cfg: Config, train: MovieFrame, y: np.ndarray, holdout: MovieFrame,
-            splits: Splits) -> OOFResult:
+            splits: Splits, drop: frozenset[str] = frozenset()) -> OOFResult:
     start = time.perf_counter()
     oof = np.full(len(train), np.nan)
     holdout_preds, rmses, importances = [], [], {}
     for k, (fit_pos, pred_pos) in enumerate(splits.fold_positions()):
-        learner = make_learner(name, cfg).fit(train.take(fit_pos), y[fit_pos])
+        learner = make_learner(name, cfg, drop).fit(train.take(fit_pos), y[fit_pos])
         oof[pred_pos] = learner.predict(train.take(pred_pos))
         holdout_preds.append(learner.predict(holdout))
         rmses.append(float(np.sqrt(np.mean((oof[pred_pos] - y[pred_pos]) ** 2))))

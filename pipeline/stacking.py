@@ -91,3 +91,13 @@ def stack_oof(cfg: StackingConfig, learners: list[str], table: pd.DataFrame, y: 
         stacker = Stacker(cfg, learners, seed).fit(table.iloc[fit_pos], y[fit_pos])
         out[pred_pos] = stacker.predict(table.iloc[pred_pos])
     return out
+
+
+def fit_stack(cfg: StackingConfig, learners: list[str], train: pd.DataFrame, holdout: pd.DataFrame, y: np.ndarray,
+              splits: Splits, seed: int) -> tuple[Stacker, np.ndarray, np.ndarray]:
+    """The stacker fitted on all OOF rows, its own outer-CV predictions, and its holdout predictions.
+
+    `train`/`holdout`: the learners' OOF/holdout columns plus the raw features, one row per movie.
+    """
+    stacker = Stacker(cfg, learners, seed).fit(train, y)
+    return stacker, stack_oof(cfg, learners, train, y, splits, seed), stacker.predict(holdout)

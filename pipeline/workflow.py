@@ -1,4 +1,4 @@
-"""The training run, stage by stage: load -> clean -> features -> learners -> stack -> evaluate
+"""The training run, stage by stage: load -> clean -> tune -> learners -> stack -> evaluate -> ablation
 -> refit -> explain -> report. Wiring only; the logic sits in the modules it calls.
 
 Nothing is written until the input folder and the parameters have been validated.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,30 +17,47 @@ from pipeline.clean import drop_duplicate_movies, loading_log
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.data import MovieData, load_folder
 from pipeline.errors import InputError
-from pipeline.evaluate import cold_start_mask, evaluate
+from pipeline.evaluate import cold_start_mask, cv_scores, evaluate, scores
 from pipeline.explain import fold_importance, shap_table, umap_map
-from pipeline.io import write_json, write_table
+from pipeline.features.frame import MovieFrame
+from pipeline.io import sha256_file, write_json, write_table
 from pipeline.learners import BASELINES, REGISTRY, available
 from pipeline.model import ModelBundle, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
 from pipeline.progress import StageTimer, track
 from pipeline.report import render_report
 from pipeline.splits import Splits, make_splits
-from pipeline.stacking import Stacker, stack_oof
+from pipeline.stacking import fit_stack
+from pipeline.tuning import TuningResult, storage_for, tune_learner, tune_stacker, tuned_config
 
 log = logging.getLogger(__name__)
 STACK = "stack"
 
 
+@dataclass(frozen=True)
+class Labelled:
+    """The training and holdout movies, their features and ratings: what every model stage reads."""
+    train: MovieFrame
+    holdout: MovieFrame
+    y: np.ndarray
+    y_holdout: np.ndarray
+    splits: Splits
+
+    def stack_inputs(self, results: dict[str, OOFResult], learners: list[str],
+                     raw_features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        return (stack_table(self.train, {n: results[n].oof.to_numpy() for n in learners}, raw_features),
+                stack_table(self.holdout, {n: results[n].holdout.to_numpy() for n in learners}, raw_features))
+
+
 def check_learners(cfg: Config) -> None:
-    for name in cfg.learners.enabled + tuple(cfg.learners.params):
+    for name in cfg.learners.enabled + tuple(cfg.learners.params) + tuple(cfg.tuning.trials):
         if name not in REGISTRY:
             raise InputError("params.yaml", f"parameter 'learners': unknown learner '{name}'; "
                              f"known: {', '.join(REGISTRY)}")
 
 
 def data_overview(raw: MovieData, splits: Splits) -> pd.DataFrame:
-    """One row per labelled movie with what the report's overview draws (raw, before cleaning)."""
+    """One row per movie with what the report's overview draws (raw, before cleaning)."""
     m = raw.movies
     folds = splits.to_frame().set_index("movie_id")["fold"]
     has = {kind: m.index.isin(links["movie_id"]) for kind, links in raw.credits.items()}
@@ -61,6 +79,38 @@ def git_commit() -> str | None:
         return None
 
 
+def data_fingerprint(folder: Path) -> dict[str, str]:
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix in {".csv", ".npy"}}
+
+
+def tune(cfg: Config, data: Labelled, names: list[str], art: Path) -> dict[str, TuningResult]:
+    """Each base learner with a trial budget, on inner CV of the training rows."""
+    storage = storage_for(cfg.tuning, art / "tuning")
+    results = {}
+    for name in track([n for n in names if cfg.tuning.trials.get(n, 0) > 0], "tuning"):
+        results[name] = tune_learner(name, cfg, data.train, data.y, storage, cfg.tuning.trials[name])
+        write_json(art / "tuning" / f"{name}.json", results[name].to_dict())
+    return results
+
+
+def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked: list[str]) -> list[dict]:
+    """The stack rebuilt with feature blocks removed from every stacked learner (learners left with
+    nothing are dropped; learners untouched by the removal reuse their out-of-fold predictions)."""
+    rows = []
+    for label, blocks in track(list(cfg.ablation.drop.items()), "ablation"):
+        drop = frozenset(blocks)
+        kept = [n for n in stacked if available(n, data.train, drop)]
+        if not kept:
+            continue
+        redone = {n: (results[n] if drop.isdisjoint(REGISTRY[n].blocks)
+                      else run_oof(n, cfg, data.train, data.y, data.holdout, data.splits, drop)) for n in kept}
+        train, holdout = data.stack_inputs(redone, kept, cfg.stacking.raw_features)
+        _, cv, hold = fit_stack(cfg.stacking, kept, train, holdout, data.y, data.splits, cfg.seed)
+        rows.append({"ablation": label, "learners": kept, "cv": cv_scores(data.y, cv, data.splits.fold),
+                     "holdout": scores(data.y_holdout, hold)})
+    return rows
+
+
 def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> dict:
     timer = StageTimer()
     with timer.stage("load"):
@@ -79,17 +129,20 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         write_json(art / "cleaning_log.json", loading_log(raw) + dup_log + unlabelled + prep.log)
         write_table(art / "folds.csv", splits.to_frame())
         write_table(art / "dataset.parquet", data_overview(raw, splits))
+        position = prep.data.movies.index.get_indexer
+        data = Labelled(prep.frame.take(position(splits.train_ids)), prep.frame.take(position(splits.holdout_ids)),
+                        prep.data.movies.loc[splits.train_ids, "rating"].to_numpy(),
+                        prep.data.movies.loc[splits.holdout_ids, "rating"].to_numpy(), splits)
+        names = [n for n in cfg.learners.enabled if available(n, data.train)]
 
-    position = prep.data.movies.index.get_indexer
-    train, holdout = prep.frame.take(position(splits.train_ids)), prep.frame.take(position(splits.holdout_ids))
-    y = prep.data.movies.loc[splits.train_ids, "rating"].to_numpy()
-    y_holdout = prep.data.movies.loc[splits.holdout_ids, "rating"].to_numpy()
+    with timer.stage("tune"):
+        tuning = tune(cfg, data, names, art) if cfg.tuning.enabled else {}
+        cfg = tuned_config(cfg, tuning)
 
     with timer.stage("learners"):
-        names = [n for n in cfg.learners.enabled if available(n, train)] + list(BASELINES)
         results: dict[str, OOFResult] = {}
-        for name in track(names, "learners"):
-            results[name] = run_oof(name, cfg, train, y, holdout, splits)
+        for name in track(names + list(BASELINES), "learners"):
+            results[name] = run_oof(name, cfg, data.train, data.y, data.holdout, splits)
             write_table(art / "oof" / f"{name}.parquet", results[name].to_frame())
             write_table(art / "importance" / f"{name}.csv", fold_importance(results[name].importance))
 
@@ -97,32 +150,41 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         stacked = [n for n in cfg.learners.stacked if n in results]
         if not stacked:
             raise InputError("params.yaml", "parameter 'learners.stacked': none of its learners could run on this data")
-        table = stack_table(train, {n: results[n].oof.to_numpy() for n in stacked}, cfg.stacking.raw_features)
-        stack_cv = stack_oof(cfg.stacking, stacked, table, y, splits, cfg.seed)
-        stacker = Stacker(cfg.stacking, stacked, cfg.seed).fit(table, y)
-        stack_holdout = stacker.predict(stack_table(holdout, {n: results[n].holdout.to_numpy() for n in stacked},
-                                                    cfg.stacking.raw_features))
-        stack_result = OOFResult(STACK, pd.Series(stack_cv, index=train.ids), pd.Series(stack_holdout, index=holdout.ids),
-                                 np.array([]), pd.DataFrame(), 0.0)
-        write_table(art / "oof" / f"{STACK}.parquet", stack_result.to_frame())
+        train_table, holdout_table = data.stack_inputs(results, stacked, cfg.stacking.raw_features)
+        if cfg.tuning.enabled and cfg.tuning.stacker_trials > 0 and cfg.stacking.method == "ridge":
+            tuning["stacker"] = tune_stacker(cfg, stacked, train_table, data.y,
+                                             storage_for(cfg.tuning, art / "tuning"))
+            write_json(art / "tuning" / "stacker.json", tuning["stacker"].to_dict())
+            cfg = tuned_config(cfg, tuning)
+        stacker, stack_cv, stack_holdout = fit_stack(cfg.stacking, stacked, train_table, holdout_table, data.y,
+                                                     splits, cfg.seed)
+        write_table(art / "oof" / f"{STACK}.parquet", OOFResult(
+            STACK, pd.Series(stack_cv, index=data.train.ids), pd.Series(stack_holdout, index=data.holdout.ids),
+            np.array([]), pd.DataFrame(), 0.0).to_frame())
 
     with timer.stage("evaluate"):
         predictions = {n: (r.oof.to_numpy(), r.holdout.to_numpy()) for n, r in results.items()}
         predictions[STACK] = (stack_cv, stack_holdout)
         cold = cold_start_mask(splits.holdout_ids, splits.train_ids, prep.data.credits)
-        metrics = evaluate(predictions, y, y_holdout, splits.fold, cold,
+        metrics = evaluate(predictions, data.y, data.y_holdout, splits.fold, cold,
                            cfg.evaluation.bootstrap, cfg.evaluation.ci, cfg.seed)
         metrics |= {
             "modalities": prep.spec.modalities,
             "learners": {n: {"modality": REGISTRY[n].modality, "stacked": n in stacked,
                              "fit_seconds": round(results[n].seconds, 2)} for n in results},
             "stacker": {"method": cfg.stacking.method, "weights": stacker.weights().to_dict(),
-                        "intercept": getattr(stacker, "intercept_", None)},
+                        "intercept": getattr(stacker, "intercept_", None), "alpha": cfg.stacking.alpha},
             "split": {"cutoff_year": splits.cutoff_year, "n_train": len(splits.train_ids),
                       "n_holdout": len(splits.holdout_ids), "n_folds": splits.n_folds,
                       "n_cold_start": int(cold.sum())},
+            "tuning": {n: r.to_dict() for n, r in tuning.items()},
         }
         write_json(art / "metrics.json", metrics)
+
+    with timer.stage("ablation"):
+        if cfg.ablation.enabled:
+            metrics["ablation"] = ablation(cfg, data, results, stacked)
+            write_json(art / "metrics.json", metrics)
 
     with timer.stage("refit"):
         bundle = fit_bundle(raw, cfg, labelled, stacked, stacker, cache)
@@ -162,8 +224,3 @@ def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Conf
             vectors = raw.embeddings["description"][raw.movies.index.get_indexer(labelled)]
         ratings = raw.movies.loc[labelled, "rating"].to_numpy()
         write_table(art / "explain" / "umap.parquet", umap_map(vectors, ratings, labelled, cfg.report, cfg.seed))
-
-
-def data_fingerprint(folder: Path) -> dict[str, str]:
-    from pipeline.io import sha256_file
-    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix in {".csv", ".npy"}}

@@ -14,6 +14,8 @@ CASE_DIR = Path(os.environ.get("MOVIE_CASE_DIR", PROJECT_ROOT.parent / "shared" 
 TINY_LEARNERS = {
     "tabular_catboost": {"iterations": 60, "learning_rate": 0.15, "depth": 4},
     "tabular_lgbm": {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
+    "tabular_xgboost": {"n_estimators": 60, "learning_rate": 0.1, "max_depth": 4},
+    "words_ridge": {"n_components": 16, "alpha": 10.0},
     "text_ridge": {"n_components": 16, "alpha": 10.0},
     "text_lgbm": {"n_components": 8, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
     "image_ridge": {"n_components": 8, "alpha": 10.0},
@@ -22,6 +24,7 @@ TINY_LEARNERS = {
 }
 TINY = {"split": {"n_folds": 3}, "entities": {"inner_folds": 3},
         "learners": {"params": TINY_LEARNERS},
+        "tuning": {"trials": {name: 2 for name in TINY_LEARNERS}, "stacker_trials": 3},
         "evaluation": {"bootstrap": 100}, "report": {"shap_rows": 100, "umap_rows": 200, "top_features": 10}}
 
 

@@ -49,7 +49,7 @@ class Spy:
 
 def test_every_training_row_predicted_once_by_a_model_that_never_saw_it(setup, tiny_cfg, monkeypatch) -> None:
     raw, splits, prep, train, holdout, y = setup
-    monkeypatch.setattr("pipeline.oof.make_learner", lambda name, cfg: Spy())
+    monkeypatch.setattr("pipeline.oof.make_learner", lambda name, cfg, drop=frozenset(): Spy())
     Spy.fitted = []
     result = run_oof("spy", tiny_cfg, train, y, holdout, splits)
     assert not result.oof.isna().any()

@@ -29,6 +29,7 @@ class MovieFrame:
     names: pd.DataFrame                    # top-billed names as native categorical columns
     credits: dict[str, Credits]
     blocks: dict[str, np.ndarray]          # modality ("text", "image") -> vectors
+    texts: pd.Series                       # tagline and description joined, for word-level learners
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -37,7 +38,8 @@ class MovieFrame:
         return MovieFrame(self.ids[positions], self.tabular.iloc[positions].reset_index(drop=True),
                           self.names.iloc[positions].reset_index(drop=True),
                           {k: c.take(positions) for k, c in self.credits.items()},
-                          {k: v[positions] for k, v in self.blocks.items()})
+                          {k: v[positions] for k, v in self.blocks.items()},
+                          self.texts.iloc[positions].reset_index(drop=True))
 
 
 @dataclass(frozen=True)
@@ -126,5 +128,6 @@ def build_frame(data: MovieData, vectors: dict[str, np.ndarray], cfg: Config) ->
     tabular = tabular_features(data.movies, data.credits, categories).reset_index(drop=True)
     blocks = {modality: np.hstack([vectors[s] for s in sources if s in vectors])
               for modality, sources in MODALITY_SOURCES.items() if any(s in vectors for s in sources)}
-    return MovieFrame(ids, tabular, names, credits, blocks)
+    texts = (data.movies["tagline"].fillna("") + " " + data.movies["description"].fillna("")).reset_index(drop=True)
+    return MovieFrame(ids, tabular, names, credits, blocks, texts)
 

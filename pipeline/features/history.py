@@ -1,0 +1,101 @@
+"""Time-aware entity features: what was known about a movie's cast, director and studio *before* its year.
+
+For every credited entity, only fitted movies released in strictly earlier years count: their
+number (prior films), the years since the entity's first such film, and their shrunken mean
+rating deviation. A movie's own rating, and those of its own year and later, never reach its
+features, so the encoder needs no cross-fitting, and training rows see the same kind of
+history a future movie will: its past. Lookups are one `merge_asof` per kind (no loops).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline.features.entities import Credits
+
+
+def _long(credits: Credits, years: np.ndarray) -> pd.DataFrame:
+    """One row per credit: the movie's position, entity name, billing and release year."""
+    m = credits.matrix
+    rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+    return pd.DataFrame({"row": rows, "name": credits.names[m.indices].astype(str), "billing": m.data,
+                         "year": years[rows].astype(np.int64)})
+
+
+class HistoryEncoder:
+    """Per kind, cumulative (by year) film counts and rating sums of entities in the fitted movies."""
+
+    def __init__(self, kinds: tuple[str, ...] = ("actor", "director", "studio"), smoothing: float = 10.0,
+                 billing_decay: float = 0.85):
+        self.kinds = kinds
+        self.smoothing = smoothing
+        self.billing_decay = billing_decay
+
+    def fit(self, credits: dict[str, Credits], years: np.ndarray, y: np.ndarray) -> "HistoryEncoder":
+        y = np.asarray(y, dtype=np.float64)
+        self.prior_ = float(y.mean())
+        self.tables_ = {}
+        for kind in self.kinds:
+            long = _long(credits[kind], np.asarray(years))
+            long["dev"] = y[long["row"].to_numpy()] - self.prior_
+            per_year = long.groupby(["name", "year"], sort=True).agg(n=("dev", "size"), dev=("dev", "sum")).reset_index()
+            grouped = per_year.groupby("name", sort=False)
+            per_year["cum_n"] = grouped["n"].cumsum().astype(np.float64)
+            per_year["cum_dev"] = grouped["dev"].cumsum()
+            per_year["first_year"] = grouped["year"].transform("min")
+            self.tables_[kind] = per_year[["name", "year", "cum_n", "cum_dev", "first_year"]]
+        return self
+
+    def transform(self, credits: dict[str, Credits], years: np.ndarray) -> pd.DataFrame:
+        return pd.concat([self._aggregate(kind, credits[kind], np.asarray(years)) for kind in self.kinds], axis=1)
+
+    def _aggregate(self, kind: str, credits: Credits, years: np.ndarray) -> pd.DataFrame:
+        n_rows = credits.matrix.shape[0]
+        long = _long(credits, years).sort_values("year", kind="stable")
+        table = self.tables_[kind].sort_values("year", kind="stable")
+        hit = pd.merge_asof(long, table, on="year", by="name", allow_exact_matches=False)
+        prior_n = hit["cum_n"].fillna(0.0).to_numpy()
+        dev = (hit["cum_dev"].fillna(0.0) / (prior_n + self.smoothing)).to_numpy()
+        career = np.where(prior_n > 0, hit["year"] - hit["first_year"], 0.0)
+        weight = self.billing_decay ** (hit["billing"].to_numpy() - 1.0)
+        rows = hit["row"].to_numpy()
+        count = np.bincount(rows, minlength=n_rows).astype(np.float64)
+        wsum = np.bincount(rows, weights=weight, minlength=n_rows)
+        has = count > 0
+
+        def per_row(values: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+            total = np.bincount(rows, weights=values * (1.0 if w is None else w), minlength=n_rows)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return np.where(has, total / (count if w is None else wsum), np.nan)
+
+        max_films = np.full(n_rows, np.nan)
+        if len(rows):
+            grouped = pd.Series(prior_n).groupby(rows).max()
+            max_films[grouped.index.to_numpy()] = grouped.to_numpy()
+        return pd.DataFrame({
+            f"{kind}_hist_mean": per_row(dev) + self.prior_,
+            f"{kind}_hist_wmean": per_row(dev, weight) + self.prior_,
+            f"{kind}_hist_films_mean": per_row(prior_n),
+            f"{kind}_hist_films_max": max_films,
+            f"{kind}_hist_career_mean": per_row(career),
+        })
+
+    def save(self, path: Path) -> None:
+        arrays = {"prior": np.array([self.prior_])}
+        for kind, t in self.tables_.items():
+            arrays |= {f"{kind}__{col}": t[col].to_numpy().astype(str if col == "name" else np.float64)
+                       for col in t.columns}
+        np.savez(path, **arrays)
+
+    @classmethod
+    def load(cls, path: Path, **params: object) -> "HistoryEncoder":
+        enc = cls(**params)
+        with np.load(path, allow_pickle=False) as z:
+            enc.prior_ = float(z["prior"][0])
+            enc.tables_ = {k: pd.DataFrame({
+                "name": z[f"{k}__name"].astype(object), "year": z[f"{k}__year"].astype(np.int64),
+                "cum_n": z[f"{k}__cum_n"], "cum_dev": z[f"{k}__cum_dev"],
+                "first_year": z[f"{k}__first_year"].astype(np.int64)}) for k in enc.kinds}
+        return enc
