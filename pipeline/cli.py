@@ -27,7 +27,8 @@ def _run(args: argparse.Namespace) -> None:
         generate_demo(data_dir, n_movies=args.demo_movies, seed=cfg.seed)
     else:
         data_dir = args.data_dir or (PROJECT_ROOT / cfg.data.dir)
-    metrics = run(cfg, data_dir, args.out_dir, params_source=str(args.params) + (f" (profile {profile})" if profile else ""))
+    source = str(args.params) + (f" (profile {profile})" if profile else "")
+    metrics = run(cfg, data_dir, args.out_dir, params_source=source)
     stack = metrics["holdout"]["stack"]
     print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}); CV RMSE "
           f"{metrics['cv']['stack']['rmse_mean']:.4f}; report: {args.out_dir / 'reports' / 'report.md'}")

@@ -376,7 +376,7 @@ def _person_names(rng: np.random.Generator, n: int) -> np.ndarray:
     first = np.asarray(FIRST_NAMES, dtype=object)[base % nf]
     last = np.asarray(LAST_NAMES, dtype=object)[base // nf]
     middle = {t: _initials(t) + " " for t in np.unique(tier) if t > 0}
-    return np.array([f"{f} {middle.get(t, '')}{l}" for f, l, t in zip(first, last, tier.tolist())], dtype=object)
+    return np.array([f"{f} {middle.get(t, '')}{s}" for f, s, t in zip(first, last, tier.tolist())], dtype=object)
 
 
 def _studio_names(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -578,7 +578,8 @@ def generate_demo(out_dir: Path, n_movies: int = 1500, seed: int = 0, *, text_di
     dir_q = _entity_mean(d_movie, director_q[d_dir], np.ones(d_dir.size), n)
 
     n_studios = _pool_size(n, STUDIOS_PER_MOVIE)
-    s_movie, s_studio = _sample_links(r_crew, _count_choice(r_crew, n, STUDIO_COUNT_PROBS), _zipf_probs(n_studios, ZIPF_STUDIOS))
+    s_movie, s_studio = _sample_links(r_crew, _count_choice(r_crew, n, STUDIO_COUNT_PROBS),
+                                      _zipf_probs(n_studios, ZIPF_STUDIOS))
     keep = _dedupe_within_movie(s_movie, s_studio)
     s_movie, s_studio = s_movie[keep], s_studio[keep]
     studio_q = _qualities(r_crew, n_studios)

@@ -36,10 +36,10 @@ SKOPS_TRUSTED = ["sklearn.decomposition._pca.PCA", "sklearn.linear_model._ridge.
 
 
 def catboost_space(trial: Any) -> dict[str, Any]:
-    return {"depth": trial.suggest_int("depth", 4, 8),
-            "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.15, log=True),
+    return {"depth": trial.suggest_int("depth", 4, 7),
+            "learning_rate": trial.suggest_float("learning_rate", 0.03, 0.15, log=True),
             "l2_leaf_reg": trial.suggest_float("l2_leaf_reg", 1.0, 30.0, log=True),
-            "iterations": trial.suggest_int("iterations", 300, 1200, step=100),
+            "iterations": trial.suggest_int("iterations", 200, 900, step=100),
             "random_strength": trial.suggest_float("random_strength", 0.1, 3.0, log=True)}
 
 
@@ -68,6 +68,11 @@ def ridge_space(trial: Any) -> dict[str, Any]:
             "n_components": trial.suggest_int("n_components", 32, 384, step=32)}
 
 
+def words_space(trial: Any) -> dict[str, Any]:
+    """Only the penalty: refitting TF-IDF + SVD per component count would dominate the tuning time."""
+    return {"alpha": trial.suggest_float("alpha", 1.0, 3000.0, log=True)}
+
+
 def with_components(space: Callable[[Any], dict[str, Any]], low: int, high: int) -> Callable[[Any], dict[str, Any]]:
     """A booster's space plus the number of PCA components of its embedding block."""
     return lambda trial: space(trial) | {"n_components": trial.suggest_int("n_components", low, high)}
@@ -87,10 +92,11 @@ REGISTRY: dict[str, LearnerSpec] = {
     "tabular_xgboost": LearnerSpec("tabular", (TABULAR, ENTITIES, HISTORY), "xgboost", xgboost_space),
     "text_ridge": LearnerSpec("text", (TEXT,), "ridge", ridge_space),
     "text_lgbm": LearnerSpec("text", (TEXT,), "lgbm", with_components(lgbm_space, 8, 64)),
-    "words_ridge": LearnerSpec("text", (WORDS,), "ridge", ridge_space),
+    "words_ridge": LearnerSpec("text", (WORDS,), "ridge", words_space),
     "image_ridge": LearnerSpec("image", (IMAGE,), "ridge", ridge_space),
     "image_lgbm": LearnerSpec("image", (IMAGE,), "lgbm", with_components(lgbm_space, 8, 64)),
-    "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE), "lgbm", with_components(lgbm_space, 4, 32)),
+    "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE), "lgbm",
+                            with_components(lgbm_space, 4, 32)),
     "baseline_mean": LearnerSpec("baseline", (), "mean"),
     "baseline_year_trend": LearnerSpec("baseline", (YEAR,), "trend"),
 }
@@ -379,6 +385,12 @@ class Learner:
             learner.words_.pipeline_ = skops_load(folder / "words.skops")
         learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
         return learner
+
+
+def blocks_used(name: str, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The feature blocks a learner actually reads from this frame (absent embeddings excluded)."""
+    return frozenset(b for b in REGISTRY[name].blocks
+                     if b not in drop and (b not in EMBEDDING_BLOCKS or b in frame.blocks))
 
 
 def available(name: str, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> bool:

@@ -60,7 +60,7 @@ def _comparison(metrics: dict) -> pd.DataFrame:
 
 def _overview(ds: pd.DataFrame, figs: Figures, split: dict) -> list[str]:
     labelled = ds[ds["rating"].notna()]
-    out = ["## 1. The data", "",
+    out = ["## The data", "",
            f"{len(ds):,} movies ({len(labelled):,} with a rating), released {int(ds['year'].min())}-"
            f"{int(ds['year'].max())}; mean rating {labelled['rating'].mean():.2f} (sd {labelled['rating'].std():.2f}). "
            f"Temporal holdout: the {split['n_holdout']:,} movies from {split['cutoff_year']} on; "
@@ -84,7 +84,7 @@ def _overview(ds: pd.DataFrame, figs: Figures, split: dict) -> list[str]:
 def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
     comp = _comparison(metrics)
     visible = comp.drop(columns=["_order", "_rmse"])
-    out = ["## 3. Modalities compared", "",
+    out = ["## Modalities compared", "",
            "Every learner sees the same folds; CV scores are out-of-fold on the training years, holdout scores "
            "are on the later, untouched years (interval: bootstrap over holdout movies). `stack` blends the "
            "learners marked *stacked*; its CV score comes from an outer cross-validation over their "
@@ -101,7 +101,8 @@ def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
     cold = metrics["slices"]["cold_start"]
     if cold:
         n = next(iter(cold.values()))["n"]
-        rows = pd.DataFrame([{"learner": k, "RMSE": f"{v['rmse']:.4f}", "R²": f"{v['r2']:.3f}"} for k, v in cold.items()])
+        rows = pd.DataFrame([{"learner": k, "RMSE": f"{v['rmse']:.4f}", "R²": f"{v['r2']:.3f}"}
+                             for k, v in cold.items()])
         out += [f"**Cold start.** {n} holdout movies whose director and lead actor never appear in a training "
                 "movie (no credit counts as unseen):", "", _table(rows), ""]
     return out
@@ -111,7 +112,7 @@ def _stacker_section(metrics: dict, figs: Figures) -> list[str]:
     st = metrics["stacker"]
     weights = pd.Series(st["weights"])
     label = "weight" if st["method"] == "ridge" else "gain"
-    out = ["## 4. The stack", "",
+    out = ["## The stack", "",
            f"Meta-learner: `{st['method']}`. " + ("Learner weights are constrained non-negative; raw features "
            "(such as `year`, in rating points per unit) enter with free sign so the blend can follow the drift "
            "in ratings beyond the training years." if st["method"] == "ridge" else ""), "",
@@ -121,8 +122,73 @@ def _stacker_section(metrics: dict, figs: Figures) -> list[str]:
     return out
 
 
+def _tuning_section(art: Path, metrics: dict, run_info: dict, figs: Figures) -> list[str]:
+    tuning = metrics.get("tuning") or {}
+    if not tuning:
+        return ["## Tuning", "",
+                "Tuning was off for this run (`tuning.enabled: false`): params.yaml defaults were used.", ""]
+    rows = [{"layer": n, "trials (complete / pruned)": f"{r['n_complete']} / {r['n_pruned']}",
+             "defaults, inner-CV RMSE": "" if r["default_value"] is None else f"{r['default_value']:.4f}",
+             "best, inner-CV RMSE": f"{r['best_value']:.4f}", "seconds": f"{r['seconds']:.0f}",
+             "best parameters": ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                          for k, v in r["best_params"].items())} for n, r in tuning.items()]
+    out = ["## Tuning", "",
+           "Optuna (seeded TPE, fold-level median pruning) tuned each layer on an inner cross-validation of the "
+           "training rows only (a different shuffle from the evaluation folds); the first trial of each study is "
+           "the params.yaml defaults. The holdout was never seen. CV figures above use the tuned parameters, so "
+           "they are mildly optimistic; the holdout figures are not.", "", _table(pd.DataFrame(rows)), ""]
+    out += _optuna_figures(art, tuning, run_info, figs)
+    return out
+
+
+def _optuna_figures(art: Path, tuning: dict, run_info: dict, figs: Figures) -> list[str]:
+    """Optuna's own optimisation-history and parameter-importance plots, from the stored studies."""
+    import optuna
+    from optuna.visualization import matplotlib as ov
+
+    from pipeline.config import TuningConfig
+    from pipeline.tuning import storage_for
+    storage = storage_for(TuningConfig.model_validate(run_info["params"]["tuning"]), art / "tuning")
+    out = []
+    for name, result in tuning.items():
+        try:
+            study = optuna.load_study(study_name=result["study_name"], storage=storage)
+        except KeyError:
+            out += [f"- `{name}`: study `{result['study_name']}` not found in the tuning storage.", ""]
+            continue
+        with warnings.catch_warnings():       # optuna marks its matplotlib backend experimental
+            warnings.simplefilter("ignore")
+            history = ov.plot_optimization_history(study).figure
+            links = [figs.save(history, f"tuning_{name}_history", f"{name} optimisation history")]
+            if result["n_complete"] >= 3:
+                links.append(figs.save(ov.plot_param_importances(study).figure, f"tuning_{name}_importance",
+                                       f"{name} parameter importance"))
+        out += [f"**{name}**", ""] + links + [""]
+    return out
+
+
+def _ablation_section(metrics: dict) -> list[str]:
+    rows = metrics.get("ablation")
+    if not rows:
+        return []
+    full_cv, full_hold = metrics["cv"][STACK]["rmse_mean"], metrics["holdout"][STACK]["rmse"]
+    n_stacked = sum(info["stacked"] for info in metrics["learners"].values())
+    table = pd.DataFrame([{"stack": "full", "learners": n_stacked,
+                           "CV RMSE": f"{full_cv:.4f}", "CV R²": f"{metrics['cv'][STACK]['r2_mean']:.3f}",
+                           "holdout RMSE": f"{full_hold:.4f}", "holdout R²": f"{metrics['holdout'][STACK]['r2']:.3f}",
+                           "Δ holdout RMSE": ""}] +
+                         [{"stack": r["ablation"], "learners": len(r["learners"]),
+                           "CV RMSE": f"{r['cv']['rmse_mean']:.4f}", "CV R²": f"{r['cv']['r2_mean']:.3f}",
+                           "holdout RMSE": f"{r['holdout']['rmse']:.4f}", "holdout R²": f"{r['holdout']['r2']:.3f}",
+                           "Δ holdout RMSE": f"{r['holdout']['rmse'] - full_hold:+.4f}"} for r in rows])
+    return ["## Ablation", "",
+            "The stack rebuilt with a group of features removed from every stacked learner (learners left with "
+            "nothing drop out; the rest are refitted out of fold). A positive Δ is what the group is worth on the "
+            "holdout.", "", _table(table), ""]
+
+
 def _importance_section(art: Path, figs: Figures, top: int) -> list[str]:
-    out = ["## 5. What drives the ratings", ""]
+    out = ["## What drives the ratings", ""]
     shipped = sorted((art / "importance").glob("*_catboost_shipped.csv"))
     if shipped:
         imp = pd.read_csv(shipped[0]).head(top)
@@ -168,7 +234,7 @@ def _errors_section(art: Path, ds: pd.DataFrame, figs: Figures) -> list[str]:
     axes[1].axvline(hold["year"].min() - 0.5, color="crimson", ls="--", label="holdout starts")
     axes[1].set(xlabel="release year", ylabel="prediction - actual", title="Residuals by release year (OOF, holdout)")
     axes[1].legend()
-    return ["## 6. Where the stack errs", "",
+    return ["## Where the stack errs", "",
             "Left: holdout movies. Right: out-of-fold residuals on training years and holdout residuals after the "
             "cutoff; a drift away from zero after the cutoff is the price of predicting the future.", "",
             figs.save(fig, "errors", "predicted vs actual and residuals by year"), ""]
@@ -183,9 +249,10 @@ def _umap_section(art: Path, figs: Figures) -> list[str]:
     sc = ax.scatter(m["x"], m["y"], c=m["rating"], s=4, cmap="viridis", alpha=0.7)
     fig.colorbar(sc, ax=ax, label="rating")
     ax.set(title="Description embeddings, UMAP 2-D", xticks=[], yticks=[])
-    return ["## 7. The text map", "",
+    return ["## The text map", "",
             f"A 2-D UMAP of {len(m):,} movies' description vectors, coloured by rating: regions of similar stories "
-            "that rate alike are what the text learners pick up.", "", figs.save(fig, "umap_description", "UMAP map"), ""]
+            "that rate alike are what the text learners pick up.", "",
+            figs.save(fig, "umap_description", "UMAP map"), ""]
 
 
 def render_report(art: Path, reports: Path) -> Path:
@@ -193,8 +260,9 @@ def render_report(art: Path, reports: Path) -> Path:
     cleaning = read_json(art / "cleaning_log.json")
     ds = pd.read_parquet(art / "dataset.parquet")
     figs = Figures(reports / "figures")
-    stack, best = metrics["holdout"][STACK], min(
-        (n for n, i in metrics["learners"].items() if i["modality"] != "baseline"), key=lambda n: metrics["holdout"][n]["rmse"])
+    stack = metrics["holdout"][STACK]
+    best = min((n for n, i in metrics["learners"].items() if i["modality"] != "baseline"),
+               key=lambda n: metrics["holdout"][n]["rmse"])
     lines = ["# Movie rating prediction: report", "",
              f"Data: `{run_info['data_dir']}`. The stack predicts the later movies' ratings with RMSE "
              f"{stack['rmse']:.4f} (R² {stack['r2']:.3f}); the best single learner, `{best}`, has "
@@ -203,11 +271,13 @@ def render_report(art: Path, reports: Path) -> Path:
              f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
     lines += _overview(ds, figs, metrics["split"])
     log_df = pd.DataFrame(cleaning)[["step", "decision", "count"]]
-    lines += ["## 2. Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "
+    lines += ["## Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "
               "training rows only):", "", _table(log_df), "", "### Modalities", ""]
     lines += [f"- **{m}**: {status}" for m, status in metrics["modalities"].items()] + [""]
     lines += _comparison_section(metrics, figs)
     lines += _stacker_section(metrics, figs)
+    lines += _ablation_section(metrics)
+    lines += _tuning_section(art, metrics, run_info, figs)
     lines += _importance_section(art, figs, int(run_info["params"]["report"]["top_features"]))
     lines += _errors_section(art, ds, figs)
     lines += _umap_section(art, figs)
@@ -216,8 +286,8 @@ def render_report(art: Path, reports: Path) -> Path:
                             "seconds": [f"{v:.1f}" for v in stages.values()] + [f"{sum(stages.values()):.1f}"]})
     fits = pd.DataFrame([{"learner": n, "CV fit seconds (all folds)": f"{i['fit_seconds']:.1f}"}
                          for n, i in metrics["learners"].items()])
-    lines += ["## 8. Run time", "", _table(timings), "", _table(fits), "",
-              "## 9. Parameters", "", f"From `{run_info['params_source']}` (seed {run_info['seed']}); "
+    lines += ["## Run time", "", _table(timings), "", _table(fits), "",
+              "## Parameters", "", f"From `{run_info['params_source']}` (seed {run_info['seed']}); "
               f"code {run_info.get('git_commit') or 'not in git'}; packages: "
               + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()) + ".", "",
               "```yaml", yaml.safe_dump(run_info["params"], sort_keys=False).rstrip(), "```", ""]

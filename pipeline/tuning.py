@@ -55,7 +55,9 @@ def storage_for(cfg: TuningConfig, folder: Path) -> Any:
 
 
 def fingerprint(*parts: Any) -> str:
-    blob = json.dumps(parts, sort_keys=True, default=lambda o: hashlib.sha256(np.ascontiguousarray(o).tobytes()).hexdigest())
+    def digest(array: object) -> str:
+        return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+    blob = json.dumps(parts, sort_keys=True, default=digest)
     return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
 
@@ -65,7 +67,7 @@ def _inner_folds(n: int, cfg: TuningConfig, seed: int) -> list[tuple[np.ndarray,
 
 
 def _optimise(study_name: str, objective: Callable, defaults: dict[str, Any], budget: int, cfg: TuningConfig,
-              storage: Any, seed: int) -> "optuna.Study":
+              storage: Any, seed: int) -> Any:
     import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
@@ -77,8 +79,43 @@ def _optimise(study_name: str, objective: Callable, defaults: dict[str, Any], bu
     remaining = budget - len(finished)
     if remaining > 0:
         log.info("%s: %d trials to run (%d already finished)", study_name, remaining, len(finished))
-        study.optimize(objective, n_trials=remaining, timeout=cfg.timeout_seconds, gc_after_trial=True)
+        study.optimize(objective, n_trials=remaining, timeout=cfg.timeout_seconds, gc_after_trial=True,
+                       callbacks=[_log_trial])
     return study
+
+
+def _log_trial(study: Any, trial: Any) -> None:
+    if trial.state.name == "COMPLETE":
+        log.info("%s trial %d: inner-CV RMSE %.4f", study.study_name, trial.number, trial.value)
+    else:
+        log.info("%s trial %d: %s after %d folds", study.study_name, trial.number, trial.state.name.lower(),
+                 len(trial.intermediate_values))
+
+
+class _SpaceRecorder:
+    """Stands in for a trial to read a search space's distributions (for the study fingerprint)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, tuple, dict]] = []
+
+    def _record(self, kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+        self.calls.append((kind, name, args, kwargs))
+        return args[0][0] if kind == "categorical" else args[0]
+
+    def suggest_int(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._record("int", name, *args, **kwargs)
+
+    def suggest_float(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._record("float", name, *args, **kwargs)
+
+    def suggest_categorical(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return self._record("categorical", name, *args, **kwargs)
+
+
+def space_signature(space: Callable[[Any], dict[str, Any]]) -> list:
+    recorder = _SpaceRecorder()
+    space(recorder)
+    return recorder.calls
 
 
 def _result(name: str, study: Any, defaults: dict[str, Any], start: float) -> TuningResult:
@@ -110,7 +147,8 @@ def tune_learner(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray, stora
                 raise optuna.TrialPruned()
         return float(np.sqrt(np.mean(errors)))
 
-    study_name = f"{name}-{fingerprint(name, frame.ids, y, defaults, cfg.tuning.inner_folds, cfg.seed)}"
+    key = fingerprint(name, frame.ids, y, defaults, space_signature(space), cfg.tuning.inner_folds, cfg.seed)
+    study_name = f"{name}-{key}"
     study = _optimise(study_name, objective, defaults, budget, cfg.tuning, storage, cfg.seed)
     return _result(name, study, defaults, start)
 

@@ -21,7 +21,7 @@ from pipeline.evaluate import cold_start_mask, cv_scores, evaluate, scores
 from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
 from pipeline.io import sha256_file, write_json, write_table
-from pipeline.learners import BASELINES, REGISTRY, available
+from pipeline.learners import BASELINES, REGISTRY, available, blocks_used
 from pipeline.model import ModelBundle, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
 from pipeline.progress import StageTimer, track
@@ -102,7 +102,7 @@ def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked
         kept = [n for n in stacked if available(n, data.train, drop)]
         if not kept:
             continue
-        redone = {n: (results[n] if drop.isdisjoint(REGISTRY[n].blocks)
+        redone = {n: (results[n] if drop.isdisjoint(blocks_used(n, data.train))
                       else run_oof(n, cfg, data.train, data.y, data.holdout, data.splits, drop)) for n in kept}
         train, holdout = data.stack_inputs(redone, kept, cfg.stacking.raw_features)
         _, cv, hold = fit_stack(cfg.stacking, kept, train, holdout, data.y, data.splits, cfg.seed)
@@ -212,7 +212,7 @@ def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Conf
         write_table(art / "importance" / f"{name}_shipped.csv",
                     pd.DataFrame({"feature": imp.index, "importance": imp.to_numpy()})
                     .sort_values("importance", ascending=False, ignore_index=True))
-    tabular = next((l for l in bundle.learners.values() if l.spec.head == "catboost"), None)
+    tabular = next((lr for lr in bundle.learners.values() if lr.spec.head == "catboost"), None)
     if tabular is not None:
         values, features = shap_table(tabular, frame, cfg.report, cfg.seed)
         write_table(art / "explain" / "shap_values.parquet", values)

@@ -99,7 +99,8 @@ def apply_sources(data: MovieData, spec: FrameSpec, cfg: Config, cache_dir: Path
         if how == "npy":
             if source not in data.embeddings:
                 raise InputError(EMBEDDING_FILES[source], f"the model was trained on precomputed {source} "
-                                 f"vectors; supply {EMBEDDING_FILES[source]} ({spec.dims[source]} columns) in {data.source}")
+                                 f"vectors; supply {EMBEDDING_FILES[source]} ({spec.dims[source]} columns) "
+                                 f"in {data.source}")
             vectors[source] = data.embeddings[source]
         elif how == "tfidf-svd":
             vectors[source] = spec.vectorizers[source].transform(data.movies[source])

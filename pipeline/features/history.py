@@ -40,7 +40,8 @@ class HistoryEncoder:
         for kind in self.kinds:
             long = _long(credits[kind], np.asarray(years))
             long["dev"] = y[long["row"].to_numpy()] - self.prior_
-            per_year = long.groupby(["name", "year"], sort=True).agg(n=("dev", "size"), dev=("dev", "sum")).reset_index()
+            per_year = (long.groupby(["name", "year"], sort=True)
+                        .agg(n=("dev", "size"), dev=("dev", "sum")).reset_index())
             grouped = per_year.groupby("name", sort=False)
             per_year["cum_n"] = grouped["n"].cumsum().astype(np.float64)
             per_year["cum_dev"] = grouped["dev"].cumsum()

@@ -14,7 +14,8 @@ def _words(text: pd.Series) -> np.ndarray:
     return text.str.split().str.len().fillna(0).to_numpy(np.float64)
 
 
-def tabular_features(movies: pd.DataFrame, credits: dict[str, pd.DataFrame], age_ratings: tuple[str, ...]) -> pd.DataFrame:
+def tabular_features(movies: pd.DataFrame, credits: dict[str, pd.DataFrame],
+                     age_ratings: tuple[str, ...]) -> pd.DataFrame:
     """One row per movie (same order as `movies`), named columns, no ratings used."""
     out = pd.DataFrame(index=movies.index)
     out["year"] = movies["date"].astype(np.float64)

@@ -1,0 +1,111 @@
+#!/usr/bin/env python
+"""Our stack against AutoGluon Tabular on exactly the same training rows and temporal holdout.
+
+    python3 -m venv .venv-autogluon && .venv-autogluon/bin/pip install -r requirements-autogluon.txt
+    python benchmarks/vs_autogluon.py --autogluon-python .venv-autogluon/bin/python \
+        [--data-dir ../shared/data/case] [--presets medium_quality best_quality]
+
+AutoGluon gets the raw movie columns (year, runtime, age rating, title, tagline, description)
+plus each movie's actors (in billing order), directors and studios joined as text, with the
+time limits below. Both sides see only the training rows; both are scored once on the holdout.
+Prints RMSE, wall time, and the ratios ours / theirs. AutoGluon runs as a subprocess in its own
+environment (it needs pandas < 2.4; the pipeline pins pandas 3), timed from its process start.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from pipeline.data import MovieData
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TIME_LIMITS = {"medium_quality": 600, "best_quality": 1500}
+
+
+def autogluon_table(data: "MovieData") -> pd.DataFrame:
+    m = data.movies
+    table = pd.DataFrame({"year": m["date"], "minute": m["minute"], "age_rating": m["theatrical_release_age_rating"],
+                          "title": m["name"], "tagline": m["tagline"], "description": m["description"],
+                          "rating": m["rating"]})
+    for kind, links in data.credits.items():
+        joined = links.sort_values(["movie_id", "billing"]).groupby("movie_id")["name"].agg("; ".join)
+        table[f"{kind}s"] = joined.reindex(m.index).fillna("")
+    return table
+
+
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def fit_autogluon(train_path: Path, holdout_path: Path, preset: str, out_path: Path) -> None:
+    """Worker mode, run inside the AutoGluon environment: fit on train, predict holdout."""
+    from autogluon.tabular import TabularPredictor
+    train, holdout = pd.read_parquet(train_path), pd.read_parquet(holdout_path)
+    with tempfile.TemporaryDirectory() as path:
+        predictor = TabularPredictor(label="rating", eval_metric="root_mean_squared_error", path=path,
+                                     verbosity=1).fit(train, presets=preset, time_limit=TIME_LIMITS[preset])
+        pd.DataFrame({"prediction": predictor.predict(holdout.drop(columns="rating"))}).to_parquet(out_path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--presets", nargs="+", default=list(TIME_LIMITS))
+    parser.add_argument("--autogluon-python", default=sys.executable, help="python of the AutoGluon environment")
+    parser.add_argument("--worker", nargs=4, metavar=("TRAIN", "HOLDOUT", "PRESET", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        train_path, holdout_path, preset, out_path = args.worker
+        fit_autogluon(Path(train_path), Path(holdout_path), preset, Path(out_path))
+        return
+
+    # the pipeline is imported here only: the --worker runs in AutoGluon's environment without it
+    from pipeline.clean import drop_duplicate_movies
+    from pipeline.config import load_config
+    from pipeline.data import load_folder
+    from pipeline.splits import make_splits
+    from pipeline.workflow import run
+
+    cfg = load_config(ROOT / "params.yaml")
+    raw, _ = drop_duplicate_movies(load_folder(args.data_dir, cfg.data, require_rating=True))
+    splits = make_splits(raw.movies["date"], cfg.split, cfg.seed)
+    table = autogluon_table(raw)
+    train, holdout = table.loc[splits.train_ids], table.loc[splits.holdout_ids]
+
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        metrics = run(cfg, args.data_dir, Path(out), params_source="params.yaml")
+        ours_seconds = time.perf_counter() - start
+        stack = pd.read_parquet(Path(out) / "artifacts" / "oof" / "stack.parquet")
+    ours_pred = stack[stack["part"] == "holdout"].set_index("movie_id")["prediction"].reindex(holdout.index)
+    ours = rmse(ours_pred, holdout["rating"])
+    assert abs(ours - metrics["holdout"]["stack"]["rmse"]) < 1e-9
+    print(f"same split: {len(train):,} training movies, {len(holdout):,} holdout movies "
+          f"(from {splits.cutoff_year}); ours: RMSE {ours:.4f} in {ours_seconds:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        train.reset_index(drop=True).to_parquet(tmp / "train.parquet")
+        holdout.reset_index(drop=True).to_parquet(tmp / "holdout.parquet")
+        for preset in args.presets:
+            start = time.perf_counter()
+            subprocess.run([args.autogluon_python, __file__, "--worker", str(tmp / "train.parquet"),
+                            str(tmp / "holdout.parquet"), preset, str(tmp / "pred.parquet")], check=True)
+            seconds = time.perf_counter() - start
+            theirs = rmse(pd.read_parquet(tmp / "pred.parquet")["prediction"].to_numpy(), holdout["rating"])
+            print(f"AutoGluon {preset:15s} RMSE {theirs:.4f} in {seconds:5.0f} s | ours/theirs: "
+                  f"RMSE {ours / theirs:.3f}, wall time {ours_seconds / seconds:.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

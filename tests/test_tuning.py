@@ -1,0 +1,113 @@
+"""Optuna tuning: defaults first, resumable studies, interrupted runs continue, spaces fit their heads."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+
+from pipeline.clean import drop_duplicate_movies
+from pipeline.config import PROJECT_ROOT, Config
+from pipeline.data import load_folder
+from pipeline.learners import REGISTRY, make_learner
+from pipeline.model import prepare
+from pipeline.splits import make_splits
+from pipeline.tuning import storage_for, tune_learner, tuned_config
+
+
+@pytest.fixture(scope="module")
+def train(demo_dir: Path, tiny_cfg: Config, tmp_path_factory: pytest.TempPathFactory):
+    raw, _ = drop_duplicate_movies(load_folder(demo_dir, tiny_cfg.data, require_rating=True))
+    splits = make_splits(raw.movies["date"], tiny_cfg.split, tiny_cfg.seed)
+    prep = prepare(raw, tiny_cfg, splits.train_ids, tmp_path_factory.mktemp("cache"))
+    frame = prep.frame.take(prep.data.movies.index.get_indexer(splits.train_ids))
+    return frame, prep.data.movies.loc[splits.train_ids, "rating"].to_numpy()
+
+
+def test_first_trial_is_the_defaults_and_studies_resume(train, tiny_cfg, tmp_path) -> None:
+    frame, y = train
+    storage = storage_for(tiny_cfg.tuning, tmp_path)
+    first = tune_learner("text_ridge", tiny_cfg, frame, y, storage, budget=3)
+    study = optuna.load_study(study_name=first.study_name, storage=storage)
+    assert study.trials[0].params == {k: v for k, v in tiny_cfg.learners.params["text_ridge"].items()
+                                      if k in study.trials[0].params}
+    assert first.default_value == pytest.approx(study.trials[0].value)
+    assert first.best_value <= first.default_value
+    resumed = tune_learner("text_ridge", tiny_cfg, frame, y, storage, budget=5)   # a later run, same storage
+    study = optuna.load_study(study_name=first.study_name, storage=storage)
+    assert len(study.trials) == 5 and resumed.n_complete + resumed.n_pruned == 5
+    again = tune_learner("text_ridge", tiny_cfg, frame, y, storage, budget=5)      # nothing left to do
+    assert len(optuna.load_study(study_name=first.study_name, storage=storage).trials) == 5
+    assert again.best_params == resumed.best_params
+
+
+def test_tuned_config_carries_best_params(train, tiny_cfg, tmp_path) -> None:
+    frame, y = train
+    result = tune_learner("tabular_lgbm", tiny_cfg, frame, y, storage_for(tiny_cfg.tuning, tmp_path), budget=3)
+    cfg = tuned_config(tiny_cfg, {"tabular_lgbm": result})
+    assert cfg.learners.params["tabular_lgbm"] == result.best_params
+    assert cfg.learners.params["text_ridge"] == tiny_cfg.learners.params["text_ridge"]
+
+
+@pytest.mark.parametrize("name", [n for n, spec in REGISTRY.items() if spec.space is not None])
+def test_every_search_space_fits_its_learner(train, tiny_cfg, name) -> None:
+    """A sampled point of each space is a valid parameter set for the learner's head."""
+    frame, y = train
+    trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0)).ask()
+    params = tiny_cfg.learners.params.get(name, {}) | REGISTRY[name].space(trial)
+    params = {k: (min(v, 60) if k in ("n_estimators", "iterations") else v) for k, v in params.items()}
+    cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(
+        update={"params": dict(tiny_cfg.learners.params) | {name: params}})})
+    if all(b not in frame.blocks for b in ("image",)) and REGISTRY[name].modality == "image":
+        pytest.skip("no image block")
+    pred = make_learner(name, cfg).fit(frame, y).predict(frame)
+    assert np.isfinite(pred).all()
+
+
+def _finished_in_journal(journal: Path) -> int:
+    """Trials that reached COMPLETE (1) or PRUNED (2), read from the journal's JSON lines."""
+    ops = [json.loads(line) for line in journal.read_text().splitlines() if line.strip()]
+    return sum(op.get("op_code") == 6 and op.get("state") in (1, 2) for op in ops)
+
+
+def test_killed_run_resumes_its_studies(demo_dir: Path, tiny_params: Path, tmp_path: Path) -> None:
+    """SIGKILL the whole run during tuning; the next run continues the same studies to their budget."""
+    import yaml
+    raw = yaml.safe_load(tiny_params.read_text())
+    raw["profiles"]["tiny"]["tuning"]["trials"] = {"tabular_catboost": 6}
+    raw["profiles"]["tiny"]["ablation"] = {"enabled": False}
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "pipeline", "run", "--params", str(params), "--profile", "tiny",
+           "--data-dir", str(demo_dir), "--out-dir", str(out)]
+    env = os.environ | {"CI": "true"}
+    journal = out / "artifacts" / "tuning" / "journal.log"
+    proc = subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if journal.is_file() and _finished_in_journal(journal) >= 2:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "artifacts" / "metrics.json").exists()
+    storage = storage_for(Config.model_fields["tuning"].annotation.model_validate(
+        raw["tuning"] | raw["profiles"]["tiny"]["tuning"]), journal.parent)
+    before = [s for s in optuna.get_all_study_summaries(storage)]
+    finished_before = sum(t.state.name in ("COMPLETE", "PRUNED")
+                          for t in optuna.load_study(study_name=before[0].study_name, storage=storage).trials)
+    assert 2 <= finished_before < 6
+    subprocess.run(cmd, cwd=PROJECT_ROOT, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    study = optuna.load_study(study_name=before[0].study_name, storage=storage)
+    assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials) == 6
+    tuned = json.loads((out / "artifacts" / "tuning" / "tabular_catboost.json").read_text())
+    assert tuned["n_complete"] + tuned["n_pruned"] == 6
