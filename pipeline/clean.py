@@ -29,6 +29,8 @@ class CleaningStats:
     runtime_median: float
     runtime_low: float
     runtime_high: float
+    year_min: int           # the training years: what-if answers say when they leave them
+    year_max: int
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
@@ -39,7 +41,8 @@ def fit_cleaning(movies: pd.DataFrame, cfg: CleanConfig) -> CleaningStats:
     if minutes.empty:
         minutes = pd.Series([float(cfg.min_runtime)])
     lo, hi = np.quantile(minutes, cfg.runtime_clip_quantiles)
-    return CleaningStats(float(minutes.median()), float(lo), float(hi))
+    return CleaningStats(float(minutes.median()), float(lo), float(hi), int(movies["date"].min()),
+                         int(movies["date"].max()))
 
 
 def drop_duplicate_movies(data: MovieData) -> tuple[MovieData, CleaningLog]:

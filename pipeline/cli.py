@@ -1,4 +1,4 @@
-"""`python -m pipeline run|predict|report|demo`: the command-line contract (DESIGN §4).
+"""`python -m pipeline run|predict|whatif|ultimate|report|demo`: the command-line contract (DESIGN §4).
 
 Exit codes: 0 success; 2 bad input or parameters (one line on stderr, no traceback, nothing
 written); 1 a bug (the traceback is kept).
@@ -46,6 +46,38 @@ def _predict(args: argparse.Namespace) -> None:
     print(f"{len(predictions):,} predictions written to {args.out} in {time.perf_counter() - start:.1f} s")
 
 
+def _whatif_setup(args: argparse.Namespace):
+    from pipeline.data import load_folder
+    from pipeline.model import ModelBundle
+    bundle = ModelBundle.load(args.model)
+    data = load_folder(args.data_dir, bundle.cfg.data, require_rating=False, embedding_dims=bundle.spec.dims)
+    return bundle, data
+
+
+def _whatif(args: argparse.Namespace) -> None:
+    from pipeline.whatif import find_movie, whatif, whatif_markdown
+    bundle, data = _whatif_setup(args)
+    movie_id = find_movie(data, args.movie_id, args.name)
+    cfg = bundle.cfg.whatif.model_copy(update={k: v for k, v in (("top", args.top), ("max_edits", args.max_edits))
+                                               if v is not None})
+    start = time.perf_counter()
+    answer = whatif(bundle, data, movie_id, cfg, bundle.cfg.seed, args.model.parent / "cache")
+    print(whatif_markdown(answer))
+    print(f"({answer['candidates']} single edits and {answer['trials']} combinations searched in "
+          f"{time.perf_counter() - start:.1f} s; these are the model's associations, not causal effects)")
+
+
+def _ultimate(args: argparse.Namespace) -> None:
+    from pipeline.whatif import ultimate, ultimate_markdown
+    bundle, data = _whatif_setup(args)
+    card = ultimate(bundle, data, bundle.cfg.ultimate, bundle.cfg.whatif, bundle.cfg.seed, args.model.parent / "cache")
+    text = ultimate_markdown(card)
+    print(text)
+    if args.out:
+        from pipeline.io import write_text
+        write_text(args.out, text)
+
+
 def _report(args: argparse.Namespace) -> None:
     from pipeline.report import render_report
     print(render_report(args.out_dir / "artifacts", args.out_dir / "reports"))
@@ -79,6 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
     pred.add_argument("--data-dir", type=Path, required=True)
     pred.add_argument("--out", type=Path, required=True)
     pred.set_defaults(func=_predict)
+    what = sub.add_parser("whatif", help="edits to one movie that the model predicts would rate higher")
+    what.add_argument("--model", type=Path, required=True)
+    what.add_argument("--data-dir", type=Path, required=True)
+    which = what.add_mutually_exclusive_group(required=True)
+    which.add_argument("--movie-id", type=int)
+    which.add_argument("--name")
+    what.add_argument("--top", type=int, default=None, help="single edits listed (default: whatif.top)")
+    what.add_argument("--max-edits", type=int, default=None, help="edits combined (default: whatif.max_edits)")
+    what.set_defaults(func=_whatif)
+    ult = sub.add_parser("ultimate", help="the highest-predicted movie composed of real parts")
+    ult.add_argument("--model", type=Path, required=True)
+    ult.add_argument("--data-dir", type=Path, required=True)
+    ult.add_argument("--out", type=Path, default=None, help="also write the movie card (markdown) here")
+    ult.set_defaults(func=_ultimate)
     rep = sub.add_parser("report", help="re-render the report from existing artifacts")
     rep.add_argument("--out-dir", type=Path, default=PROJECT_ROOT)
     rep.set_defaults(func=_report)

@@ -101,6 +101,27 @@ class AblationConfig(Section):
     drop: dict[str, tuple[str, ...]]     # row label -> feature blocks removed from every stacked learner
 
 
+class WhatIfConfig(Section):
+    movies: tuple[int, ...]              # movie_ids answered in the report
+    top: int = Field(ge=1)               # single edits listed
+    max_edits: int = Field(ge=1)         # simultaneous edits in the combined answer
+    min_films: int = Field(ge=1)         # entities with fewer training films are never offered
+    pool_size: int = Field(ge=1)         # best-encoded candidates offered per entity kind
+    runtime_steps: tuple[int, ...]       # minutes added to the runtime
+    text_pool: int = Field(ge=1)         # real movies whose tagline/description may be borrowed
+    combo_choices: int = Field(ge=1)     # best single values per field searched in combination
+    trials: int = Field(ge=1)            # Optuna trials for the combined edit
+    rounds: int = Field(ge=1)            # ask/tell rounds the trials are split into (each one batch)
+    batch: int = Field(ge=1)             # candidates predicted per model call
+
+
+class UltimateConfig(Section):
+    cast_size: tuple[int, int]           # actors, billing order matters
+    runtime: tuple[int, int]
+    years: tuple[int, int]
+    trials: int = Field(ge=1)
+
+
 class EvaluationConfig(Section):
     bootstrap: int = Field(ge=10)
     ci: float = Field(gt=0.0, lt=1.0)
@@ -125,6 +146,8 @@ class Config(Section):
     stacking: StackingConfig
     tuning: TuningConfig
     ablation: AblationConfig
+    whatif: WhatIfConfig
+    ultimate: UltimateConfig
     evaluation: EvaluationConfig
     report: ReportConfig
     profiles: dict[str, dict[str, Any]]

@@ -187,6 +187,27 @@ def _ablation_section(metrics: dict) -> list[str]:
             "holdout.", "", _table(table), ""]
 
 
+def _whatif_section(art: Path) -> list[str]:
+    path = art / "whatif.json"
+    if not path.is_file():
+        return []
+    from pipeline.whatif import ultimate_markdown, whatif_markdown
+    answers = read_json(path)
+    out = ["## What if?", "",
+           "What the shipped model predicts if one thing about a movie changed (runtime, age rating, director, "
+           "studio, the lead actor, a top-billed addition, or a real tagline or description borrowed from another "
+           "movie), and the best combination of a few such changes. **These are the model's associations, not "
+           "causal effects**: a director's encoding summarises the films they made, not what they would make of "
+           "this one. Only actors, directors and studios with enough training films are offered; the support "
+           "column says how many films back each, and when a runtime or year leaves the training range.", ""]
+    for answer in answers["movies"]:
+        out.append(whatif_markdown(answer))
+    if answers.get("missing"):
+        out += [f"(movie_ids {answers['missing']} from whatif.movies are not in this data set)", ""]
+    out.append(ultimate_markdown(answers["ultimate"]))
+    return out
+
+
 def _importance_section(art: Path, figs: Figures, top: int) -> list[str]:
     out = ["## What drives the ratings", ""]
     shipped = sorted((art / "importance").glob("*_catboost_shipped.csv"))
@@ -281,6 +302,7 @@ def render_report(art: Path, reports: Path) -> Path:
     lines += _importance_section(art, figs, int(run_info["params"]["report"]["top_features"]))
     lines += _errors_section(art, ds, figs)
     lines += _umap_section(art, figs)
+    lines += _whatif_section(art)
     stages = {k: v for k, v in run_info["timings"].items() if k != "report"}   # its own time lands in run.json
     timings = pd.DataFrame({"stage": list(stages) + ["total before the report"],
                             "seconds": [f"{v:.1f}" for v in stages.values()] + [f"{sum(stages.values()):.1f}"]})

@@ -1,5 +1,5 @@
 """The training run, stage by stage: load -> clean -> tune -> learners -> stack -> evaluate -> ablation
--> refit -> explain -> report. Wiring only; the logic sits in the modules it calls.
+-> refit -> what-if -> explain -> report. Wiring only; the logic sits in the modules it calls.
 
 Nothing is written until the input folder and the parameters have been validated.
 """
@@ -29,6 +29,7 @@ from pipeline.report import render_report
 from pipeline.splits import Splits, make_splits
 from pipeline.stacking import fit_stack
 from pipeline.tuning import TuningResult, storage_for, tune_learner, tune_stacker, tuned_config
+from pipeline.whatif import ultimate, whatif
 
 log = logging.getLogger(__name__)
 STACK = "stack"
@@ -190,6 +191,9 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         bundle = fit_bundle(raw, cfg, labelled, stacked, stacker, cache)
         bundle.save(art / "model")
 
+    with timer.stage("whatif"):
+        write_json(art / "whatif.json", answer_whatifs(bundle, raw, cfg, cache))
+
     with timer.stage("explain"):
         explain(bundle, raw, labelled, cfg, art)
 
@@ -202,6 +206,14 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     run_info["timings"] = timer.timings
     write_json(art / "run.json", run_info)
     return metrics
+
+
+def answer_whatifs(bundle: ModelBundle, raw: MovieData, cfg: Config, cache: Path) -> dict:
+    """The report's what-if answers (for whatif.movies found in the data) and the ultimate movie."""
+    movies = [m for m in cfg.whatif.movies if m in raw.movies.index]
+    return {"movies": [whatif(bundle, raw, m, cfg.whatif, cfg.seed, cache) for m in track(movies, "what-if")],
+            "missing": [m for m in cfg.whatif.movies if m not in raw.movies.index],
+            "ultimate": ultimate(bundle, raw, cfg.ultimate, cfg.whatif, cfg.seed, cache)}
 
 
 def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Config, art: Path) -> None:

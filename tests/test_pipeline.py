@@ -15,12 +15,8 @@ from pipeline.learners import REGISTRY
 
 
 @pytest.fixture(scope="module")
-def run_out(demo_dir: Path, tiny_params: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("run")
-    code = main(["run", "--params", str(tiny_params), "--profile", "tiny", "--data-dir", str(demo_dir),
-                 "--out-dir", str(out)])
-    assert code == 0
-    return out
+def run_out(tiny_run: Path) -> Path:
+    return tiny_run
 
 
 def test_artifacts_follow_the_layout(run_out: Path) -> None:
