@@ -17,6 +17,8 @@ from scipy.optimize import lsq_linear
 from pipeline.config import StackingConfig
 from pipeline.splits import Splits
 
+PRUNE_BELOW = 1e-9     # a learner weight this small changes no prediction by more than ~5e-9 rating points
+
 
 class Stacker:
     def __init__(self, cfg: StackingConfig, learners: list[str], seed: int = 0):
@@ -60,6 +62,16 @@ class Stacker:
         if self.cfg.method == "lgbm":
             return pd.Series(self.booster_.feature_importance("gain"), index=self.columns)
         return pd.Series(self.coef_, index=self.columns)
+
+    def pruned(self) -> "Stacker":
+        """The same blend without zero-weight learners: those need no shipped model (and no refit)."""
+        if self.cfg.method == "lgbm":
+            return self
+        n = len(self.learners)
+        keep = [i for i in range(n) if self.coef_[i] > PRUNE_BELOW] + list(range(n, len(self.coef_)))
+        out = Stacker(self.cfg, [self.learners[i] for i in keep if i < n], self.seed)
+        out.coef_, out.intercept_ = self.coef_[keep], self.intercept_
+        return out
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

@@ -188,7 +188,8 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             write_json(art / "metrics.json", metrics)
 
     with timer.stage("refit"):
-        bundle = fit_bundle(raw, cfg, labelled, stacked, stacker, cache)
+        shipped = stacker.pruned()
+        bundle = fit_bundle(raw, cfg, labelled, shipped.learners, shipped, cache)
         bundle.save(art / "model")
 
     with timer.stage("whatif"):

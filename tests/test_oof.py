@@ -138,3 +138,13 @@ def test_stacker_methods_roundtrip(setup, tiny_cfg, tmp_path, method) -> None:
     again = Stacker.load(tmp_path / "s", tiny_cfg.stacking)
     np.testing.assert_allclose(again.predict(table), stacker.predict(table))
     assert list(again.weights().index) == ["a", "b", "year"]
+
+
+def test_pruned_stacker_predicts_the_same_without_zero_weight_learners(setup, tiny_cfg) -> None:
+    _, _, _, train, _, y = setup
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame({"good": y + rng.normal(0, 0.2, len(y)), "anti": -y, "year": train.tabular["year"].to_numpy()})
+    stacker = Stacker(tiny_cfg.stacking, ["good", "anti"]).fit(table, y)
+    pruned = stacker.pruned()
+    assert pruned.learners == ["good"]
+    np.testing.assert_allclose(pruned.predict(table.drop(columns="anti")), stacker.predict(table))
