@@ -84,3 +84,25 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def save_tables(path: Path, scalars: dict[str, float], tables: dict[str, pd.DataFrame]) -> None:
+    """Scalars and named tables in one .npz of plain arrays (`<table>__<column>`): no pickle needed."""
+    arrays = {f"_{key}": np.array([value]) for key, value in scalars.items()}
+    for name, table in tables.items():
+        for col in table.columns:
+            values = table[col].to_numpy()
+            arrays[f"{name}__{col}"] = values.astype(str) if values.dtype == object else values
+    np.savez(path, **arrays)
+
+
+def load_tables(path: Path) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
+    columns: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(path, allow_pickle=False) as z:
+        scalars = {key[1:]: float(z[key][0]) for key in z.files if key.startswith("_")}
+        for key in z.files:
+            if not key.startswith("_"):
+                name, col = key.split("__", 1)
+                values = z[key]
+                columns.setdefault(name, {})[col] = values.astype(object) if values.dtype.kind == "U" else values
+    return scalars, {name: pd.DataFrame(cols) for name, cols in columns.items()}

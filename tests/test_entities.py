@@ -95,3 +95,31 @@ def test_save_load_roundtrip(tmp_path) -> None:
     enc.save(tmp_path / "e.npz")
     again = EntityEncoder.load(tmp_path / "e.npz", kinds=("actor",), smoothing=SMOOTHING, billing_decay=DECAY)
     pd.testing.assert_frame_equal(enc.transform(credits), again.transform(credits))
+
+
+def test_history_equals_naive_loop_over_strictly_earlier_movies(tmp_path) -> None:
+    """A movie's history features come only from fitted movies of strictly earlier years."""
+    from pipeline.features.history import HistoryEncoder
+    credits, y, links = _toy(seed=4)
+    years = np.random.default_rng(4).integers(1990, 2000, len(y))
+    fit = np.arange(30)                                   # the last ten movies are "new": never fitted
+    enc = HistoryEncoder(("actor",), SMOOTHING, DECAY).fit({"actor": credits["actor"].take(fit)}, years[fit], y[fit])
+    got = enc.transform(credits, years)
+    prior = y[fit].mean()
+    for movie in range(len(y)):
+        names = list(links.loc[links["movie_id"] == movie].sort_values("billing")["name"])
+        if not names:
+            assert np.isnan(got.loc[movie, "actor_hist_mean"])
+            continue
+        devs, films = [], []
+        for name in names:
+            past = [j for j in fit
+                    if years[j] < years[movie] and name in set(links.loc[links["movie_id"] == j, "name"])]
+            devs.append(sum(y[j] - prior for j in past) / (len(past) + SMOOTHING))
+            films.append(len(past))
+        assert got.loc[movie, "actor_hist_mean"] == pytest.approx(prior + np.mean(devs))
+        assert got.loc[movie, "actor_hist_films_max"] == max(films)
+        assert got.loc[movie, "actor_hist_films_mean"] == pytest.approx(np.mean(films))
+    enc.save(tmp_path / "h.npz")
+    loaded = HistoryEncoder.load(tmp_path / "h.npz", kinds=("actor",), smoothing=SMOOTHING, billing_decay=DECAY)
+    pd.testing.assert_frame_equal(loaded.transform(credits, years), got)

@@ -16,6 +16,8 @@ import pandas as pd
 import scipy.sparse as sp
 from sklearn.model_selection import KFold
 
+from pipeline.io import load_tables, save_tables
+
 
 @dataclass(frozen=True)
 class Credits:
@@ -143,17 +145,14 @@ class EntityEncoder:
         return pd.DataFrame({f"{kind}_te_{k}": v for k, v in features.items()})
 
     def save(self, path: Path) -> None:
-        arrays = {"prior": np.array([self.prior_])}
-        for kind, s in self.stats_.items():
-            arrays |= {f"{kind}__names": s.names.astype(str), f"{kind}__count": s.count,
-                       f"{kind}__deviation": s.deviation}
-        np.savez(path, **arrays)
+        save_tables(path, {"prior": self.prior_}, {kind: pd.DataFrame(
+            {"name": s.names, "count": s.count, "deviation": s.deviation}) for kind, s in self.stats_.items()})
 
     @classmethod
     def load(cls, path: Path, **params: object) -> "EntityEncoder":
         enc = cls(**params)
-        with np.load(path, allow_pickle=False) as z:
-            enc.prior_ = float(z["prior"][0])
-            enc.stats_ = {k: EntityStats(z[f"{k}__names"].astype(object), z[f"{k}__count"],
-                                         z[f"{k}__deviation"]) for k in enc.kinds}
+        scalars, tables = load_tables(path)
+        enc.prior_ = scalars["prior"]
+        enc.stats_ = {k: EntityStats(tables[k]["name"].to_numpy(object), tables[k]["count"].to_numpy(),
+                                     tables[k]["deviation"].to_numpy()) for k in enc.kinds}
         return enc

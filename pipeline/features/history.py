@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.features.entities import Credits
+from pipeline.io import load_tables, save_tables
 
 
 def _long(credits: Credits, years: np.ndarray) -> pd.DataFrame:
@@ -84,19 +85,11 @@ class HistoryEncoder:
         })
 
     def save(self, path: Path) -> None:
-        arrays = {"prior": np.array([self.prior_])}
-        for kind, t in self.tables_.items():
-            arrays |= {f"{kind}__{col}": t[col].to_numpy().astype(str if col == "name" else np.float64)
-                       for col in t.columns}
-        np.savez(path, **arrays)
+        save_tables(path, {"prior": self.prior_}, self.tables_)
 
     @classmethod
     def load(cls, path: Path, **params: object) -> "HistoryEncoder":
         enc = cls(**params)
-        with np.load(path, allow_pickle=False) as z:
-            enc.prior_ = float(z["prior"][0])
-            enc.tables_ = {k: pd.DataFrame({
-                "name": z[f"{k}__name"].astype(object), "year": z[f"{k}__year"].astype(np.int64),
-                "cum_n": z[f"{k}__cum_n"], "cum_dev": z[f"{k}__cum_dev"],
-                "first_year": z[f"{k}__first_year"].astype(np.int64)}) for k in enc.kinds}
+        scalars, tables = load_tables(path)
+        enc.prior_, enc.tables_ = scalars["prior"], {k: tables[k] for k in enc.kinds}
         return enc
