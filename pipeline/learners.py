@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -116,17 +116,26 @@ def skops_load(path: Path) -> Any:
     return sio.load(path, trusted=SKOPS_TRUSTED)
 
 
-class Head(Protocol):
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "Head": ...
-    def predict(self, X: pd.DataFrame) -> np.ndarray: ...
-    def importance(self) -> pd.Series: ...
-    def save(self, folder: Path) -> None: ...
+class Head:
+    """A model on the learner's feature matrix: fit, predict, importances, native save/load."""
 
-
-class CatBoostHead:
     def __init__(self, params: dict[str, Any], seed: int):
         self.params, self.seed = params, seed
 
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "Head":
+        raise NotImplementedError
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def importance(self) -> pd.Series:
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        raise NotImplementedError
+
+
+class CatBoostHead(Head):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "CatBoostHead":
         from catboost import CatBoostRegressor
         cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
@@ -163,10 +172,7 @@ def _catboost_ready(X: pd.DataFrame) -> pd.DataFrame:
     return X.assign(**{c: X[c].astype(str) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])})
 
 
-class LGBMHead:
-    def __init__(self, params: dict[str, Any], seed: int):
-        self.params, self.seed = params, seed
-
+class LGBMHead(Head):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LGBMHead":
         import lightgbm as lgb
         model = lgb.LGBMRegressor(**self.params, random_state=self.seed, n_jobs=2, verbose=-1, deterministic=True)
@@ -190,10 +196,7 @@ class LGBMHead:
         return head
 
 
-class XGBHead:
-    def __init__(self, params: dict[str, Any], seed: int):
-        self.params, self.seed = params, seed
-
+class XGBHead(Head):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "XGBHead":
         import xgboost as xgb
         model = xgb.XGBRegressor(**self.params, random_state=self.seed, n_jobs=2, enable_categorical=True,
@@ -220,11 +223,8 @@ class XGBHead:
         return head
 
 
-class LinearHead:
-    """Standardised ridge (`ridge`) or ordinary least squares on year (`trend`)."""
-
-    def __init__(self, params: dict[str, Any], seed: int):
-        self.params, self.seed = params, seed
+class LinearHead(Head):
+    """Standardised ridge: on embedding components (`ridge`) or on release year alone (`trend`)."""
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LinearHead":
         from sklearn.linear_model import Ridge
@@ -253,10 +253,7 @@ class LinearHead:
         return head
 
 
-class MeanHead:
-    def __init__(self, params: dict[str, Any], seed: int):
-        self.params = params
-
+class MeanHead(Head):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "MeanHead":
         self.mean_ = float(np.mean(y))
         return self

@@ -78,6 +78,16 @@ def test_holdout_ratings_cannot_change_anything_fitted(setup, tiny_cfg, tmp_path
         np.testing.assert_array_equal(a.holdout.to_numpy(), b.holdout.to_numpy())
 
 
+def test_cleaning_statistics_see_only_training_rows(setup, tiny_cfg, tmp_path) -> None:
+    """Absurd runtimes in the holdout leave the fitted cleaning statistics (median, clip bounds) unchanged."""
+    raw, splits, prep, *_ = setup
+    movies = raw.movies.copy()
+    movies.loc[splits.holdout_ids, "minute"] = 999.0
+    changed = type(raw)(movies, raw.credits, raw.embeddings, raw.source, raw.counts)
+    assert prepare(changed, tiny_cfg, splits.train_ids, tmp_path).stats == prep.stats
+    assert prepare(changed, tiny_cfg, raw.movies.index.to_numpy(), tmp_path).stats != prep.stats   # the check bites
+
+
 @pytest.mark.parametrize("name", ["tabular_catboost", "tabular_lgbm", "all_lgbm", "text_lgbm", "image_ridge"])
 def test_same_seed_same_predictions(setup, tiny_cfg, name) -> None:
     _, splits, _, train, holdout, y = setup
