@@ -65,6 +65,13 @@ class EmbeddingConfig(Section):
     n_components: int = Field(ge=1)
     health_min_std: float = Field(ge=0.0)
     health_max_mean_cosine: float = Field(gt=0.0, le=1.0)
+    neighbours: tuple[int, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _neighbours_positive(self) -> "EmbeddingConfig":
+        if min(self.neighbours) < 1:
+            raise ValueError("neighbours must be positive numbers of movies")
+        return self
 
 
 class LearnersConfig(Section):

@@ -20,11 +20,15 @@ from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.entities import EntityEncoder
 from pipeline.features.frame import MovieFrame
 from pipeline.features.history import HistoryEncoder
+from pipeline.features.neighbours import NeighbourEncoder
+from pipeline.features.sparse import Sparse, SparseDesign
 
 # Blocks a learner may read from a MovieFrame.
-TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR = (
-    "tabular", "entities", "history", "names", "text", "image", "words", "year")
+TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS = (
+    "tabular", "entities", "history", "names", "text", "image", "words", "year", "neighbours")
 EMBEDDING_BLOCKS = (TEXT, IMAGE)
+# learner parameters that shape the features, not the head
+FEATURE_PARAMS = ("n_components", "max_words", "n_knots")
 
 # Only these sklearn types may be read back from a model folder (skops, no pickle).
 SKOPS_TRUSTED = ["sklearn.decomposition._pca.PCA", "sklearn.linear_model._ridge.Ridge",
@@ -32,6 +36,8 @@ SKOPS_TRUSTED = ["sklearn.decomposition._pca.PCA", "sklearn.linear_model._ridge.
                  "sklearn.linear_model._base.LinearRegression",
                  "sklearn.feature_extraction.text.TfidfVectorizer", "sklearn.decomposition._truncated_svd.TruncatedSVD",
                  "sklearn.preprocessing._data.Normalizer", "sklearn.feature_extraction.text.TfidfTransformer",
+                 "sklearn.preprocessing._polynomial.SplineTransformer", "scipy.interpolate._bsplines.BSpline",
+                 "scipy._lib.array_api_compat.numpy._aliases.asarray", "numpy.float32",
                  "numpy.float64", "numpy.int64", "builtins.slice"]
 
 
@@ -73,6 +79,10 @@ def words_space(trial: Any) -> dict[str, Any]:
     return {"alpha": trial.suggest_float("alpha", 1.0, 3000.0, log=True)}
 
 
+def wide_ridge_space(trial: Any) -> dict[str, Any]:
+    return {"alpha": trial.suggest_float("alpha", 1.0, 300.0, log=True)}
+
+
 def with_components(space: Callable[[Any], dict[str, Any]], low: int, high: int) -> Callable[[Any], dict[str, Any]]:
     """A booster's space plus the number of PCA components of its embedding block."""
     return lambda trial: space(trial) | {"n_components": trial.suggest_int("n_components", low, high)}
@@ -82,7 +92,7 @@ def with_components(space: Callable[[Any], dict[str, Any]], low: int, high: int)
 class LearnerSpec:
     modality: str                 # the modality it represents in the comparison: tabular/text/image/all/baseline
     blocks: tuple[str, ...]
-    head: str                     # catboost | lgbm | xgboost | ridge | mean | trend
+    head: str                     # catboost | lgbm | xgboost | ridge | sparse_ridge | mean | trend
     space: Callable[[Any], dict[str, Any]] | None = None    # Optuna search space; defaults live in params.yaml
 
 
@@ -91,12 +101,13 @@ REGISTRY: dict[str, LearnerSpec] = {
     "tabular_lgbm": LearnerSpec("tabular", (TABULAR, ENTITIES, HISTORY), "lgbm", lgbm_space),
     "tabular_xgboost": LearnerSpec("tabular", (TABULAR, ENTITIES, HISTORY), "xgboost", xgboost_space),
     "text_ridge": LearnerSpec("text", (TEXT,), "ridge", ridge_space),
-    "text_lgbm": LearnerSpec("text", (TEXT,), "lgbm", with_components(lgbm_space, 8, 64)),
+    "text_lgbm": LearnerSpec("text", (TEXT, NEIGHBOURS), "lgbm", with_components(lgbm_space, 8, 64)),
     "words_ridge": LearnerSpec("text", (WORDS,), "ridge", words_space),
     "image_ridge": LearnerSpec("image", (IMAGE,), "ridge", ridge_space),
-    "image_lgbm": LearnerSpec("image", (IMAGE,), "lgbm", with_components(lgbm_space, 8, 64)),
-    "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE), "lgbm",
+    "image_lgbm": LearnerSpec("image", (IMAGE, NEIGHBOURS), "lgbm", with_components(lgbm_space, 8, 64)),
+    "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE, NEIGHBOURS), "lgbm",
                             with_components(lgbm_space, 4, 32)),
+    "all_ridge": LearnerSpec("all", (TABULAR, ENTITIES, WORDS, TEXT, IMAGE), "sparse_ridge", wide_ridge_space),
     "baseline_mean": LearnerSpec("baseline", (), "mean"),
     "baseline_year_trend": LearnerSpec("baseline", (YEAR,), "trend"),
 }
@@ -118,6 +129,7 @@ def skops_load(path: Path) -> Any:
 
 class Head:
     """A model on the learner's feature matrix: fit, predict, importances, native save/load."""
+    sparse = False            # True: reads a `Sparse` design instead of a DataFrame
 
     def __init__(self, params: dict[str, Any], seed: int):
         self.params, self.seed = params, seed
@@ -253,6 +265,34 @@ class LinearHead(Head):
         return head
 
 
+class SparseRidgeHead(Head):
+    """Ridge on a wide sparse design (one column per credit, word n-gram and spline piece)."""
+    sparse = True
+
+    def fit(self, X: Sparse, y: np.ndarray) -> "SparseRidgeHead":
+        from sklearn.linear_model import Ridge
+        self.columns_ = X.columns
+        self.model_ = Ridge(alpha=self.params.get("alpha", 1.0), random_state=self.seed).fit(X.matrix, y)
+        return self
+
+    def predict(self, X: Sparse) -> np.ndarray:
+        return self.model_.predict(X.matrix)
+
+    def importance(self) -> pd.Series:
+        return pd.Series(np.abs(self.model_.coef_), index=self.columns_)
+
+    def save(self, folder: Path) -> None:
+        skops_dump(self.model_, folder / "ridge.skops")
+        (folder / "ridge.json").write_text(json.dumps({"columns": self.columns_}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "SparseRidgeHead":
+        head = cls({}, 0)
+        head.model_ = skops_load(folder / "ridge.skops")
+        head.columns_ = json.loads((folder / "ridge.json").read_text())["columns"]
+        return head
+
+
 class MeanHead(Head):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "MeanHead":
         self.mean_ = float(np.mean(y))
@@ -275,7 +315,7 @@ class MeanHead(Head):
 
 
 HEADS: dict[str, type] = {"catboost": CatBoostHead, "lgbm": LGBMHead, "xgboost": XGBHead, "ridge": LinearHead,
-                          "trend": LinearHead, "mean": MeanHead}
+                          "sparse_ridge": SparseRidgeHead, "trend": LinearHead, "mean": MeanHead}
 
 
 class Learner:
@@ -296,13 +336,25 @@ class Learner:
         wanted = int(self.params.get("n_components", self.cfg.embeddings.n_components))
         return max(1, min(wanted, block.shape[1], block.shape[0] - 1))
 
-    def features(self, frame: MovieFrame, y: np.ndarray | None = None) -> pd.DataFrame:
+    def _embeddings(self, frame: MovieFrame) -> dict[str, np.ndarray]:
+        return {b: frame.blocks[b] for b in EMBEDDING_BLOCKS if b in self.spec.blocks and b in frame.blocks}
+
+    def sparse_features(self, frame: MovieFrame, fitting: bool = False) -> Sparse:
+        if fitting:
+            e = self.cfg.entities
+            self.design_ = SparseDesign(self.spec.blocks, e.kinds, e.billing_decay, int(self.params["max_words"]),
+                                        int(self.params["n_knots"]), self.cfg.seed).fit(frame)
+        return self.design_.transform(frame)
+
+    def features(self, frame: MovieFrame, y: np.ndarray | None = None) -> pd.DataFrame | Sparse:
         """The head's input. With `y` (fitting), fits the encoders and PCA on these rows first."""
         from sklearn.decomposition import PCA
-        parts: list[pd.DataFrame] = []
-        blocks = self.spec.blocks
         if y is not None:
             self.pca_: dict[str, PCA] = {}
+        if HEADS[self.spec.head].sparse:
+            return self.sparse_features(frame, fitting=y is not None)
+        parts: list[pd.DataFrame] = []
+        blocks = self.spec.blocks
         if TABULAR in blocks:
             parts.append(frame.tabular)
         if YEAR in blocks:
@@ -321,6 +373,13 @@ class Learner:
             parts.append(self.history_.transform(frame.credits, years))
         if NAMES in blocks:
             parts.append(frame.names)
+        if NEIGHBOURS in blocks and self._embeddings(frame):
+            if y is not None:
+                self.neighbours_ = NeighbourEncoder(self.cfg.embeddings.neighbours, self.cfg.entities.inner_folds,
+                                                    self.cfg.seed)
+                parts.append(self.neighbours_.fit_transform(self._embeddings(frame), y))
+            else:
+                parts.append(self.neighbours_.transform(self._embeddings(frame)))
         for block in EMBEDDING_BLOCKS:
             if block in blocks and block in frame.blocks:
                 if y is not None:
@@ -339,7 +398,7 @@ class Learner:
         return pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
 
     def fit(self, frame: MovieFrame, y: np.ndarray) -> "Learner":
-        head_params = {k: v for k, v in self.params.items() if k != "n_components"}
+        head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
         X = self.features(frame, np.asarray(y, dtype=np.float64))
         self.columns_ = list(X.columns)
         self.head_ = HEADS[self.spec.head](head_params, self.cfg.seed).fit(X, y)
@@ -357,6 +416,10 @@ class Learner:
             self.history_.save(folder / "history.npz")
         if hasattr(self, "words_"):
             skops_dump(self.words_.pipeline_, folder / "words.skops")
+        if hasattr(self, "neighbours_"):
+            self.neighbours_.save(folder / "neighbours.npz")
+        if hasattr(self, "design_"):
+            self.design_.save(folder, skops_dump)
         for block, pca in self.pca_.items():
             skops_dump(pca, folder / f"pca_{block}.skops")
         (folder / "learner.json").write_text(json.dumps(
@@ -380,6 +443,14 @@ class Learner:
         if WORDS in learner.spec.blocks:
             learner.words_ = TfidfSvdVectorizer()
             learner.words_.pipeline_ = skops_load(folder / "words.skops")
+        if (folder / "neighbours.npz").exists():
+            learner.neighbours_ = NeighbourEncoder.load(folder / "neighbours.npz",
+                                                        inner_folds=cfg.entities.inner_folds)
+        if HEADS[learner.spec.head].sparse:
+            e = cfg.entities
+            learner.design_ = SparseDesign(learner.spec.blocks, e.kinds, e.billing_decay,
+                                           int(learner.params["max_words"]), int(learner.params["n_knots"]),
+                                           cfg.seed).load(folder, skops_load)
         learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
         return learner
 

@@ -21,6 +21,7 @@ TINY_LEARNERS = {
     "image_ridge": {"n_components": 8, "alpha": 10.0},
     "image_lgbm": {"n_components": 8, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
     "all_lgbm": {"n_components": 4, "n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
+    "all_ridge": {"alpha": 10.0, "max_words": 2000, "n_knots": 5},
 }
 TINY = {"split": {"n_folds": 3}, "entities": {"inner_folds": 3},
         "learners": {"params": TINY_LEARNERS},
