@@ -55,7 +55,7 @@ def fit_autogluon(train_path: Path, holdout_path: Path, preset: str, out_path: P
     train, holdout = pd.read_parquet(train_path), pd.read_parquet(holdout_path)
     with tempfile.TemporaryDirectory() as path:
         predictor = TabularPredictor(label="rating", eval_metric="root_mean_squared_error", path=path,
-                                     verbosity=1).fit(train, presets=preset, time_limit=TIME_LIMITS[preset])
+                                     verbosity=2).fit(train, presets=preset, time_limit=TIME_LIMITS[preset])
         pd.DataFrame({"prediction": predictor.predict(holdout.drop(columns="rating"))}).to_parquet(out_path)
 
 

@@ -339,11 +339,14 @@ class Learner:
     def _embeddings(self, frame: MovieFrame) -> dict[str, np.ndarray]:
         return {b: frame.blocks[b] for b in EMBEDDING_BLOCKS if b in self.spec.blocks and b in frame.blocks}
 
+    def _sparse_design(self) -> SparseDesign:
+        e = self.cfg.entities
+        return SparseDesign(self.spec.blocks, e.kinds, e.billing_decay, int(self.params["max_words"]),
+                            int(self.params["n_knots"]), self.cfg.seed)
+
     def sparse_features(self, frame: MovieFrame, fitting: bool = False) -> Sparse:
         if fitting:
-            e = self.cfg.entities
-            self.design_ = SparseDesign(self.spec.blocks, e.kinds, e.billing_decay, int(self.params["max_words"]),
-                                        int(self.params["n_knots"]), self.cfg.seed).fit(frame)
+            self.design_ = self._sparse_design().fit(frame)
         return self.design_.transform(frame)
 
     def features(self, frame: MovieFrame, y: np.ndarray | None = None) -> pd.DataFrame | Sparse:
@@ -432,39 +435,40 @@ class Learner:
         learner = cls(meta["name"], meta["params"], cfg)
         learner.columns_ = meta["columns"]
         learner.head_ = HEADS[learner.spec.head].load(folder)
+        learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
+        if HEADS[learner.spec.head].sparse:
+            learner.design_ = learner._sparse_design().load(folder, skops_load)
+            return learner
+        e = cfg.entities
         if ENTITIES in learner.spec.blocks:
-            e = cfg.entities
             learner.encoder_ = EntityEncoder.load(folder / "entities.npz", kinds=e.kinds, smoothing=e.smoothing,
                                                   inner_folds=e.inner_folds, billing_decay=e.billing_decay)
         if HISTORY in learner.spec.blocks:
-            e = cfg.entities
             learner.history_ = HistoryEncoder.load(folder / "history.npz", kinds=e.kinds, smoothing=e.smoothing,
                                                    billing_decay=e.billing_decay)
         if WORDS in learner.spec.blocks:
             learner.words_ = TfidfSvdVectorizer()
             learner.words_.pipeline_ = skops_load(folder / "words.skops")
         if (folder / "neighbours.npz").exists():
-            learner.neighbours_ = NeighbourEncoder.load(folder / "neighbours.npz",
-                                                        inner_folds=cfg.entities.inner_folds)
-        if HEADS[learner.spec.head].sparse:
-            e = cfg.entities
-            learner.design_ = SparseDesign(learner.spec.blocks, e.kinds, e.billing_decay,
-                                           int(learner.params["max_words"]), int(learner.params["n_knots"]),
-                                           cfg.seed).load(folder, skops_load)
-        learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
+            learner.neighbours_ = NeighbourEncoder.load(folder / "neighbours.npz", inner_folds=e.inner_folds,
+                                                        random_state=cfg.seed)
         return learner
 
 
 def blocks_used(name: str, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> frozenset[str]:
-    """The feature blocks a learner actually reads from this frame (absent embeddings excluded)."""
-    return frozenset(b for b in REGISTRY[name].blocks
-                     if b not in drop and (b not in EMBEDDING_BLOCKS or b in frame.blocks))
+    """The feature blocks a learner actually reads from this frame (absent embeddings excluded;
+    neighbour ratings exist only over some embedding block)."""
+    used = {b for b in REGISTRY[name].blocks if b not in drop and (b not in EMBEDDING_BLOCKS or b in frame.blocks)}
+    if used.isdisjoint(EMBEDDING_BLOCKS):
+        used.discard(NEIGHBOURS)
+    return frozenset(used)
 
 
 def available(name: str, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> bool:
     """A learner runs if it keeps some feature block and the frame has the embedding blocks it needs
-    (the all-modality learner only needs one of its blocks)."""
-    blocks = [b for b in REGISTRY[name].blocks if b not in drop]
+    (the all-modality learner only needs one of its blocks). Neighbour ratings alone are not enough:
+    they are derived from the embedding blocks."""
+    blocks = [b for b in REGISTRY[name].blocks if b not in drop and b != NEIGHBOURS]
     present = [b not in EMBEDDING_BLOCKS or b in frame.blocks for b in blocks]
     if REGISTRY[name].modality == "baseline":
         return not drop

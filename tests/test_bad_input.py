@@ -71,6 +71,8 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "wrong delimiter": (_semicolons, ("movies.csv", "delimiter")),
     "embedding wrong row count": (_embedding(lambda a: a[:-3]), ("tagline_embeddings.npy", "rows")),
     "embedding NaN": (_embedding(_nan_row), ("tagline_embeddings.npy", "row 7", "NaN")),
+    "embedding infinite": (_embedding(lambda a: np.where(np.arange(len(a))[:, None] == 11, np.inf, a)),
+                           ("tagline_embeddings.npy", "row 11")),
     "embedding wrong dtype": (_embedding(lambda a: (a * 100).astype(np.int32)), ("tagline_embeddings.npy", "dtype")),
     "embedding not 2-D": (_embedding(lambda a: a[:, 0]), ("tagline_embeddings.npy", "2-D")),
     "link movie_id not a number": (lambda f: (f / "studios.csv").write_text("movie_id,studio\nx,Acme\n"),
@@ -103,6 +105,8 @@ PARAM_CASES: dict[str, tuple[dict | str, tuple[str, ...]]] = {
                         ("magic_box",)),
     "stacked not enabled": ({"learners": {"enabled": ["text_ridge"], "stacked": ["tabular_catboost"]}},
                             ("stacked",)),
+    "no neighbours": ({"embeddings": {"neighbours": []}}, ("embeddings.neighbours",)),
+    "zero neighbours": ({"embeddings": {"neighbours": [0, 10]}}, ("embeddings",)),
     "not YAML": ("seed: [1,\n", ("YAML",)),
 }
 

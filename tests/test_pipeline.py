@@ -94,6 +94,35 @@ def test_predict_names_the_missing_input(run_out: Path, demo_dir: Path, tmp_path
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_predict_refuses_vectors_of_another_dimension(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
+    new = _new_movies(demo_dir, tmp_path / "new")
+    vectors = np.load(new / "description_embeddings.npy")
+    np.save(new / "description_embeddings.npy", vectors[:, :-2])
+    code = main(["predict", "--model", str(run_out / "artifacts" / "model"), "--data-dir", str(new),
+                 "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1
+    assert "description_embeddings.npy" in err and f"trained on {vectors.shape[1]}" in err
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_predict_movies_with_unseen_names_and_categories(run_out: Path, demo_dir: Path, tmp_path: Path) -> None:
+    """Never-seen actors, directors, studios and age ratings still get a prediction (from the priors)."""
+    new = _new_movies(demo_dir, tmp_path / "new")
+    movies = pd.read_csv(new / "movies.csv")
+    movies["theatrical_release_age_rating"] = "X-99"
+    movies.to_csv(new / "movies.csv", index=False)
+    for kind, column in [("actors", "actor_name"), ("directors", "director_name"), ("studios", "studio")]:
+        links = pd.read_csv(new / f"{kind}.csv")
+        links[column] = "Nobody " + links.index.astype(str)
+        links.to_csv(new / f"{kind}.csv", index=False)
+    out = tmp_path / "pred.csv"
+    assert main(["predict", "--model", str(run_out / "artifacts" / "model"), "--data-dir", str(new),
+                 "--out", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert len(pred) == len(movies) and pred["predicted_rating"].between(0.0, 5.0).all()
+
+
 @pytest.mark.parametrize("damage", ["alter", "remove", "add"])
 def test_tampered_model_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path, damage: str, capsys) -> None:
     model = Path(shutil.copytree(run_out / "artifacts" / "model", tmp_path / "model"))
