@@ -115,8 +115,9 @@ class EntityEncoder:
         stats = self.stats_[kind]
         lookup = pd.Index(stats.names).get_indexer(credits.names)       # -1 = unseen in fit rows
         known = lookup >= 0
-        dev_by_col = np.where(known, stats.deviation[np.maximum(lookup, 0)], 0.0)
-        cnt_by_col = np.where(known, stats.count[np.maximum(lookup, 0)], 0.0)
+        # unseen names index the appended zero (this also holds when the fit rows credited no one)
+        dev_by_col = np.r_[stats.deviation, 0.0][lookup]
+        cnt_by_col = np.r_[stats.count, 0.0][lookup]
         m = credits.matrix
         dev, billing = dev_by_col[m.indices], m.data
         weight = self.billing_decay ** (billing - 1.0)

@@ -49,8 +49,7 @@ class NeighbourEncoder:
                 idx[start:start + len(s)] = np.take_along_axis(top, order, axis=1)
                 sims[start:start + len(s)] = np.take_along_axis(top_sims, order, axis=1)
             weights = np.clip(sims, 1e-6, None)        # nearer movies count more; never negative
-            for k in self.ks:
-                k = min(k, k_max)
+            for k in self.ks:         # named by the configured k; fewer fitted movies than k: all of them
                 w = weights[:, :k]
                 columns[f"{name}_knn{k}"] = (self.y_[idx[:, :k]] * w).sum(axis=1) / w.sum(axis=1)
             columns[f"{name}_knn_similarity"] = sims[:, 0]
