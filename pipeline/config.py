@@ -134,6 +134,10 @@ class EvaluationConfig(Section):
     ci: float = Field(gt=0.0, lt=1.0)
 
 
+class PredictConfig(Section):
+    batch: int = Field(ge=1)
+
+
 class ReportConfig(Section):
     shap_rows: int = Field(ge=10)
     umap_rows: int = Field(ge=10)
@@ -156,6 +160,7 @@ class Config(Section):
     whatif: WhatIfConfig
     ultimate: UltimateConfig
     evaluation: EvaluationConfig
+    predict: PredictConfig
     report: ReportConfig
     profiles: dict[str, dict[str, Any]]
 

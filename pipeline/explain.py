@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import ReportConfig
-from pipeline.learners import CatBoostHead, Learner
 from pipeline.features.frame import MovieFrame
+from pipeline.heads import CatBoostHead
+from pipeline.learners import Learner
 
 
 def fold_importance(importance: pd.DataFrame) -> pd.DataFrame:

@@ -21,8 +21,9 @@ from pipeline.data import MovieData
 from pipeline.errors import InputError
 from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
+from pipeline.heads import skops_dump, skops_load
 from pipeline.io import atomic_dir, read_json, sha256_file, write_json
-from pipeline.learners import Learner, make_learner, skops_dump, skops_load
+from pipeline.learners import Learner, make_learner
 from pipeline.stacking import Stacker
 
 PACKAGES = ("numpy", "pandas", "scikit-learn", "catboost", "lightgbm", "xgboost", "optuna", "skops", "scipy")
@@ -77,7 +78,16 @@ class ModelBundle:
         return build_frame(cleaned, apply_sources(cleaned, self.spec, self.cfg, cache_dir), self.cfg)
 
     def predict(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
-        """`movie_id, predicted_rating` and one column per base learner."""
+        """`movie_id, predicted_rating` and one column per base learner, `predict.batch` movies at a time
+        (every step is row-wise, so chunking bounds memory without changing any prediction)."""
+        ids = data.movies.index.to_numpy()
+        size = self.cfg.predict.batch
+        if len(ids) > size:
+            return pd.concat([self._predict(data.subset(ids[start:start + size]), cache_dir)
+                              for start in range(0, len(ids), size)], ignore_index=True)
+        return self._predict(data, cache_dir)
+
+    def _predict(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
         frame = self.frame(data, cache_dir)
         preds = {name: learner.predict(frame) for name, learner in self.learners.items()}
         stacked = self.stacker.predict(stack_table(frame, preds, self.stacker.cfg.raw_features))

@@ -22,6 +22,8 @@ TINY_LEARNERS = {
     "image_lgbm": {"n_components": 8, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
     "all_lgbm": {"n_components": 4, "n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
     "all_ridge": {"alpha": 10.0, "max_words": 2000, "n_knots": 5},
+    "seed_net": {"n_components": 8, "epochs": 15, "batch_size": 128, "learning_rate": 0.003, "dropout": 0.1,
+                 "weight_decay": 0.0001, "patience": 5, "validation_fraction": 0.1},
 }
 TINY = {"split": {"n_folds": 3}, "entities": {"inner_folds": 3},
         "learners": {"params": TINY_LEARNERS},

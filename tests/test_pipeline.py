@@ -94,6 +94,18 @@ def test_predict_names_the_missing_input(run_out: Path, demo_dir: Path, tmp_path
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_predict_in_chunks_equals_one_pass(run_out: Path, demo_dir: Path, tmp_path: Path) -> None:
+    from pipeline.config import PredictConfig
+    from pipeline.data import load_folder
+    from pipeline.model import ModelBundle
+    bundle = ModelBundle.load(run_out / "artifacts" / "model")
+    data = load_folder(_new_movies(demo_dir, tmp_path / "new"), bundle.cfg.data, require_rating=False)
+    whole = bundle.predict(data, tmp_path / "cache")
+    bundle.cfg = bundle.cfg.model_copy(update={"predict": PredictConfig(batch=97)})
+    chunked = bundle.predict(data, tmp_path / "cache")
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
 def test_predict_refuses_vectors_of_another_dimension(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
     new = _new_movies(demo_dir, tmp_path / "new")
     vectors = np.load(new / "description_embeddings.npy")

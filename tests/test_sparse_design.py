@@ -10,7 +10,7 @@ from pipeline.config import Config
 from pipeline.data import load_folder
 from pipeline.features.frame import MovieFrame
 from pipeline.features.sparse import SparseDesign
-from pipeline.learners import skops_dump, skops_load
+from pipeline.heads import skops_dump, skops_load
 from pipeline.model import prepare
 
 BLOCKS = ("tabular", "entities", "words", "text")

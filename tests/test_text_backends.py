@@ -11,7 +11,7 @@ from pipeline.config import project_config
 from pipeline.data import load_folder
 from pipeline.features.embeddings import sentence_vectors
 from pipeline.features.frame import apply_sources, fit_sources
-from pipeline.learners import skops_dump, skops_load
+from pipeline.heads import skops_dump, skops_load
 from tests.conftest import CASE_DIR
 
 

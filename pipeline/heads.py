@@ -1,0 +1,225 @@
+"""Model heads: what a learner fits on its feature matrix, with native save/load.
+
+Every head saves in a format that loads without unpickling: boosters natively, linear models
+through skops with an explicit allowlist, the rest as JSON.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.features.sparse import Sparse
+
+# Only these sklearn types may be read back from a model folder (skops, no pickle).
+SKOPS_TRUSTED = ["sklearn.decomposition._pca.PCA", "sklearn.linear_model._ridge.Ridge",
+                 "sklearn.preprocessing._data.StandardScaler", "sklearn.pipeline.Pipeline",
+                 "sklearn.linear_model._base.LinearRegression",
+                 "sklearn.feature_extraction.text.TfidfVectorizer", "sklearn.decomposition._truncated_svd.TruncatedSVD",
+                 "sklearn.preprocessing._data.Normalizer", "sklearn.feature_extraction.text.TfidfTransformer",
+                 "sklearn.preprocessing._polynomial.SplineTransformer", "scipy.interpolate._bsplines.BSpline",
+                 "scipy._lib.array_api_compat.numpy._aliases.asarray", "numpy.float32",
+                 "numpy.float64", "numpy.int64", "builtins.slice"]
+
+
+def skops_dump(obj: object, path: Path) -> None:
+    import skops.io as sio
+    sio.dump(obj, path)
+
+
+def skops_load(path: Path) -> Any:
+    import skops.io as sio
+    untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in SKOPS_TRUSTED]
+    if untrusted:
+        raise ValueError(f"{path.name} holds types outside the allowlist: {untrusted}")
+    return sio.load(path, trusted=SKOPS_TRUSTED)
+
+
+class Head:
+    """A model on the learner's feature matrix: fit, predict, importances, native save/load."""
+    sparse = False            # True: reads a `Sparse` design instead of a DataFrame
+
+    def __init__(self, params: dict[str, Any], seed: int):
+        self.params, self.seed = params, seed
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "Head":
+        raise NotImplementedError
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        raise NotImplementedError
+
+    def importance(self) -> pd.Series:
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        raise NotImplementedError
+
+
+class CatBoostHead(Head):
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "CatBoostHead":
+        from catboost import CatBoostRegressor
+        cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        self.model_ = CatBoostRegressor(**self.params, random_seed=self.seed, verbose=0, thread_count=2,
+                                        allow_writing_files=False, cat_features=cats)
+        self.model_.fit(_catboost_ready(X), y)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict(_catboost_ready(X))
+
+    def importance(self) -> pd.Series:
+        return pd.Series(self.model_.get_feature_importance(), index=self.model_.feature_names_)
+
+    def shap_values(self, X: pd.DataFrame) -> np.ndarray:
+        from catboost import Pool
+        cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
+        pool = Pool(_catboost_ready(X), cat_features=cats)
+        return self.model_.get_feature_importance(pool, type="ShapValues")[:, :-1]
+
+    def save(self, folder: Path) -> None:
+        self.model_.save_model(str(folder / "model.cbm"))
+
+    @classmethod
+    def load(cls, folder: Path) -> "CatBoostHead":
+        from catboost import CatBoostRegressor
+        head = cls({}, 0)
+        head.model_ = CatBoostRegressor().load_model(str(folder / "model.cbm"))
+        return head
+
+
+def _catboost_ready(X: pd.DataFrame) -> pd.DataFrame:
+    """CatBoost wants categorical columns as strings."""
+    return X.assign(**{c: X[c].astype(str) for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])})
+
+
+class LGBMHead(Head):
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LGBMHead":
+        import lightgbm as lgb
+        model = lgb.LGBMRegressor(**self.params, random_state=self.seed, n_jobs=2, verbose=-1, deterministic=True)
+        self.booster_ = model.fit(X, y).booster_
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.booster_.predict(X)
+
+    def importance(self) -> pd.Series:
+        return pd.Series(self.booster_.feature_importance("gain"), index=self.booster_.feature_name())
+
+    def save(self, folder: Path) -> None:
+        self.booster_.save_model(str(folder / "model.txt"))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LGBMHead":
+        import lightgbm as lgb
+        head = cls({}, 0)
+        head.booster_ = lgb.Booster(model_file=str(folder / "model.txt"))
+        return head
+
+
+class XGBHead(Head):
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "XGBHead":
+        import xgboost as xgb
+        model = xgb.XGBRegressor(**self.params, random_state=self.seed, n_jobs=2, enable_categorical=True,
+                                 tree_method="hist")
+        self.booster_ = model.fit(X, y).get_booster()
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        import xgboost as xgb
+        return self.booster_.predict(xgb.DMatrix(X, enable_categorical=True))
+
+    def importance(self) -> pd.Series:
+        gain = self.booster_.get_score(importance_type="total_gain")
+        return pd.Series(gain, dtype=float).reindex(self.booster_.feature_names, fill_value=0.0)
+
+    def save(self, folder: Path) -> None:
+        self.booster_.save_model(str(folder / "model.ubj"))
+
+    @classmethod
+    def load(cls, folder: Path) -> "XGBHead":
+        import xgboost as xgb
+        head = cls({}, 0)
+        head.booster_ = xgb.Booster(model_file=str(folder / "model.ubj"))
+        return head
+
+
+class LinearHead(Head):
+    """Standardised ridge: on embedding components (`ridge`) or on release year alone (`trend`)."""
+
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LinearHead":
+        from sklearn.linear_model import Ridge
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        self.columns_ = list(X.columns)
+        self.model_ = make_pipeline(StandardScaler(), Ridge(alpha=self.params.get("alpha", 1.0)))
+        self.model_.fit(X.to_numpy(np.float64), y)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return self.model_.predict(X[self.columns_].to_numpy(np.float64))
+
+    def importance(self) -> pd.Series:
+        return pd.Series(np.abs(self.model_[-1].coef_), index=self.columns_)
+
+    def save(self, folder: Path) -> None:
+        skops_dump(self.model_, folder / "linear.skops")
+        (folder / "linear.json").write_text(json.dumps({"columns": self.columns_}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "LinearHead":
+        head = cls({}, 0)
+        head.model_ = skops_load(folder / "linear.skops")
+        head.columns_ = json.loads((folder / "linear.json").read_text())["columns"]
+        return head
+
+
+class SparseRidgeHead(Head):
+    """Ridge on a wide sparse design (one column per credit, word n-gram and spline piece)."""
+    sparse = True
+
+    def fit(self, X: Sparse, y: np.ndarray) -> "SparseRidgeHead":
+        from sklearn.linear_model import Ridge
+        self.columns_ = X.columns
+        self.model_ = Ridge(alpha=self.params.get("alpha", 1.0), random_state=self.seed).fit(X.matrix, y)
+        return self
+
+    def predict(self, X: Sparse) -> np.ndarray:
+        return self.model_.predict(X.matrix)
+
+    def importance(self) -> pd.Series:
+        return pd.Series(np.abs(self.model_.coef_), index=self.columns_)
+
+    def save(self, folder: Path) -> None:
+        skops_dump(self.model_, folder / "ridge.skops")
+        (folder / "ridge.json").write_text(json.dumps({"columns": self.columns_}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "SparseRidgeHead":
+        head = cls({}, 0)
+        head.model_ = skops_load(folder / "ridge.skops")
+        head.columns_ = json.loads((folder / "ridge.json").read_text())["columns"]
+        return head
+
+
+class MeanHead(Head):
+    def fit(self, X: pd.DataFrame, y: np.ndarray) -> "MeanHead":
+        self.mean_ = float(np.mean(y))
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return np.full(len(X), self.mean_)
+
+    def importance(self) -> pd.Series:
+        return pd.Series(dtype=float)
+
+    def save(self, folder: Path) -> None:
+        (folder / "mean.json").write_text(json.dumps({"mean": self.mean_}))
+
+    @classmethod
+    def load(cls, folder: Path) -> "MeanHead":
+        head = cls({}, 0)
+        head.mean_ = json.loads((folder / "mean.json").read_text())["mean"]
+        return head
