@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
 from pipeline.features.frame import MovieFrame
+from pipeline.io import read_json, write_json, write_table
 from pipeline.learners import make_learner
 from pipeline.splits import Splits
 
@@ -30,6 +32,25 @@ class OOFResult:
     fold_rmse: np.ndarray
     importance: pd.DataFrame     # feature x fold
     seconds: float
+
+    def save(self, folder: Path) -> list[Path]:
+        """`<name>.parquet` (predictions, read by the report), `<name>.json` (fold scores, time) and the
+        per-fold importances: enough to load this result back instead of recomputing it."""
+        paths = [folder / f"{self.name}.parquet", folder / f"{self.name}.json",
+                 folder / f"{self.name}_importance.parquet"]
+        write_table(paths[0], self.to_frame())
+        write_json(paths[1], {"fold_rmse": self.fold_rmse.tolist(), "seconds": self.seconds})
+        write_table(paths[2], self.importance.rename_axis("feature").reset_index())
+        return paths
+
+    @classmethod
+    def load(cls, folder: Path, name: str) -> "OOFResult":
+        table = pd.read_parquet(folder / f"{name}.parquet")
+        meta = read_json(folder / f"{name}.json")
+        series = {part: rows.set_index("movie_id")["prediction"].rename(name).rename_axis(None)
+                  for part, rows in table.groupby("part")}
+        importance = pd.read_parquet(folder / f"{name}_importance.parquet").set_index("feature").rename_axis(None)
+        return cls(name, series["oof"], series["holdout"], np.array(meta["fold_rmse"]), importance, meta["seconds"])
 
     def to_frame(self) -> pd.DataFrame:
         return pd.concat([

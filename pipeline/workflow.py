@@ -5,6 +5,7 @@ Nothing is written until the input folder and the parameters have been validated
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import subprocess
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.checkpoint import Checkpoints
 from pipeline.clean import drop_duplicate_movies, loading_log
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.data import MovieData, load_folder
@@ -20,7 +22,7 @@ from pipeline.errors import InputError
 from pipeline.evaluate import cold_start_mask, cv_scores, evaluate, scores
 from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
-from pipeline.io import sha256_file, write_json, write_table
+from pipeline.io import read_json, sha256_file, write_json, write_table
 from pipeline.learners import BASELINES, REGISTRY, available, blocks_used
 from pipeline.model import ModelBundle, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
@@ -94,14 +96,21 @@ def tune(cfg: Config, data: Labelled, names: list[str], art: Path) -> dict[str, 
     return results
 
 
-def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked: list[str]) -> list[dict]:
+def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked: list[str],
+             checkpoints: Checkpoints) -> list[dict]:
     """The stack rebuilt with feature blocks removed from every stacked learner (learners left with
     nothing are dropped; learners untouched by the removal reuse their out-of-fold predictions)."""
     rows = []
-    for label, blocks in track(list(cfg.ablation.drop.items()), "ablation"):
+    for i, (label, blocks) in enumerate(track(list(cfg.ablation.drop.items()), "ablation")):
         drop = frozenset(blocks)
         kept = [n for n in stacked if available(n, data.train, drop)]
         if not kept:
+            continue
+        path, key = data_path(checkpoints.art, "ablation", i), checkpoints.key(
+            "ablation", label, sorted(drop), model_inputs(cfg), {n: cfg.learners.params.get(n) for n in kept},
+            cfg.stacking.model_dump(mode="json"), [results[n].oof.to_numpy() for n in kept])
+        if checkpoints.fresh(f"ablation_{i}", key):
+            rows.append(read_json(path))
             continue
         redone = {n: (results[n] if drop.isdisjoint(blocks_used(n, data.train))
                       else run_oof(n, cfg, data.train, data.y, data.holdout, data.splits, drop)) for n in kept}
@@ -109,7 +118,26 @@ def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked
         _, cv, hold = fit_stack(cfg.stacking, kept, train, holdout, data.y, data.splits, cfg.seed)
         rows.append({"ablation": label, "learners": kept, "cv": cv_scores(data.y, cv, data.splits.fold),
                      "holdout": scores(data.y_holdout, hold)})
+        write_json(path, rows[-1])
+        checkpoints.record(f"ablation_{i}", key, [path])
     return rows
+
+
+def data_path(art: Path, kind: str, i: int) -> Path:
+    return art / kind / f"{i}.json"
+
+
+def model_inputs(cfg: Config) -> dict:
+    """The parameters every model-fitting unit depends on (what-if, report and tuning budgets excluded)."""
+    return cfg.model_dump(mode="json", include={"seed", "data", "clean", "split", "entities", "embeddings"})
+
+
+def code_fingerprint() -> str:
+    """sha256 over the package's source: an edited (even uncommitted) module invalidates every checkpoint."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> dict:
@@ -120,6 +148,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     art, reports = out_dir / "artifacts", out_dir / "reports"
     cache = art / "cache"
 
+    checkpoints = Checkpoints(art, data_fingerprint(data_dir), package_versions(), code_fingerprint())
     with timer.stage("clean"):
         raw, dup_log = drop_duplicate_movies(raw)
         labelled = raw.movies.index[raw.has_rating].to_numpy()
@@ -135,6 +164,9 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                         prep.data.movies.loc[splits.train_ids, "rating"].to_numpy(),
                         prep.data.movies.loc[splits.holdout_ids, "rating"].to_numpy(), splits)
         names = [n for n in cfg.learners.enabled if available(n, data.train)]
+        if len(names) < len(cfg.learners.enabled):
+            log.warning("learners skipped (their modality is absent or their optional library is not installed): "
+                        "%s", ", ".join(n for n in cfg.learners.enabled if n not in names))
 
     with timer.stage("tune"):
         tuning = tune(cfg, data, names, art) if cfg.tuning.enabled else {}
@@ -143,9 +175,14 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     with timer.stage("learners"):
         results: dict[str, OOFResult] = {}
         for name in track(names + list(BASELINES), "learners"):
+            key = checkpoints.key("oof", name, model_inputs(cfg), cfg.learners.params.get(name))
+            if checkpoints.fresh(f"oof_{name}", key):
+                results[name] = OOFResult.load(art / "oof", name)
+                continue
             results[name] = run_oof(name, cfg, data.train, data.y, data.holdout, splits)
-            write_table(art / "oof" / f"{name}.parquet", results[name].to_frame())
-            write_table(art / "importance" / f"{name}.csv", fold_importance(results[name].importance))
+            importance = art / "importance" / f"{name}.csv"
+            write_table(importance, fold_importance(results[name].importance))
+            checkpoints.record(f"oof_{name}", key, [*results[name].save(art / "oof"), importance])
 
     with timer.stage("stack"):
         stacked = [n for n in cfg.learners.stacked if n in results]
@@ -184,19 +221,32 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
 
     with timer.stage("ablation"):
         if cfg.ablation.enabled:
-            metrics["ablation"] = ablation(cfg, data, results, stacked)
+            metrics["ablation"] = ablation(cfg, data, results, stacked, checkpoints)
             write_json(art / "metrics.json", metrics)
 
     with timer.stage("refit"):
         shipped = stacker.pruned()
-        bundle = fit_bundle(raw, cfg, labelled, shipped.learners, shipped, cache)
-        bundle.save(art / "model")
+        refit_key = checkpoints.key("refit", model_inputs(cfg),
+                                    {n: cfg.learners.params.get(n) for n in shipped.learners},
+                                    shipped.weights().to_dict(), getattr(shipped, "intercept_", None))
+        if checkpoints.fresh("refit", refit_key):
+            bundle = ModelBundle.load(art / "model")
+        else:
+            bundle = fit_bundle(raw, cfg, labelled, shipped.learners, shipped, cache)
+            bundle.save(art / "model")
+            checkpoints.record("refit", refit_key, list((art / "model").rglob("*")))
 
     with timer.stage("whatif"):
-        write_json(art / "whatif.json", answer_whatifs(bundle, raw, cfg, cache))
+        key = checkpoints.key("whatif", refit_key, cfg.whatif.model_dump(mode="json"),
+                              cfg.ultimate.model_dump(mode="json"))
+        if not checkpoints.fresh("whatif", key):
+            write_json(art / "whatif.json", answer_whatifs(bundle, raw, cfg, cache))
+            checkpoints.record("whatif", key, [art / "whatif.json"])
 
     with timer.stage("explain"):
-        explain(bundle, raw, labelled, cfg, art)
+        key = checkpoints.key("explain", refit_key, cfg.report.model_dump(mode="json"))
+        if not checkpoints.fresh("explain", key):
+            checkpoints.record("explain", key, explain(bundle, raw, labelled, cfg, art))
 
     run_info = {"params": cfg.model_dump(mode="json"), "params_source": params_source, "data_dir": str(data_dir),
                 "data_fingerprint": data_fingerprint(data_dir), "seed": cfg.seed, "versions": package_versions(),
@@ -217,23 +267,27 @@ def answer_whatifs(bundle: ModelBundle, raw: MovieData, cfg: Config, cache: Path
             "ultimate": ultimate(bundle, raw, cfg.ultimate, cfg.whatif, cfg.seed, cache)}
 
 
-def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Config, art: Path) -> None:
-    """Shipped-model importances, SHAP values of the tabular learner, and the description map."""
+def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Config, art: Path) -> list[Path]:
+    """Shipped-model importances, SHAP values of the tabular learner, and the description map; the files."""
     frame = bundle.frame(raw.subset(labelled), art / "cache")
+    written = []
     for name, learner in bundle.learners.items():
         imp = learner.head_.importance()
-        write_table(art / "importance" / f"{name}_shipped.csv",
-                    pd.DataFrame({"feature": imp.index, "importance": imp.to_numpy()})
+        written.append(art / "importance" / f"{name}_shipped.csv")
+        write_table(written[-1], pd.DataFrame({"feature": imp.index, "importance": imp.to_numpy()})
                     .sort_values("importance", ascending=False, ignore_index=True))
     tabular = next((lr for lr in bundle.learners.values() if lr.spec.head == "catboost"), None)
     if tabular is not None:
         values, features = shap_table(tabular, frame, cfg.report, cfg.seed)
-        write_table(art / "explain" / "shap_values.parquet", values)
-        write_table(art / "explain" / "shap_features.parquet", features.astype(
+        written += [art / "explain" / "shap_values.parquet", art / "explain" / "shap_features.parquet"]
+        write_table(written[-2], values)
+        write_table(written[-1], features.astype(
             {c: str for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])}))
     vectors = frame.blocks.get("text")
     if vectors is not None:    # description vectors alone when the folder has them, else the text block
         if "description" in raw.embeddings:
             vectors = raw.embeddings["description"][raw.movies.index.get_indexer(labelled)]
         ratings = raw.movies.loc[labelled, "rating"].to_numpy()
-        write_table(art / "explain" / "umap.parquet", umap_map(vectors, ratings, labelled, cfg.report, cfg.seed))
+        written.append(art / "explain" / "umap.parquet")
+        write_table(written[-1], umap_map(vectors, ratings, labelled, cfg.report, cfg.seed))
+    return written

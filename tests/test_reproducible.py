@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.cli import main
+from tests.test_pipeline import _new_movies
 
 TOLERANCE = 1e-9
 
@@ -40,13 +41,7 @@ def test_two_runs_agree(tiny_run: Path, demo_dir: Path, tiny_params: Path, tmp_p
     diff = {k: (a[k], b[k]) for k in a if not np.isclose(a[k], b[k], rtol=0, atol=TOLERANCE)}
     assert not diff, diff
 
-    new = tmp_path / "new"
-    movies = pd.read_csv(demo_dir / "movies.csv").drop(columns="rating")
-    new.mkdir()
-    for f in demo_dir.iterdir():
-        if f.is_file():
-            (new / f.name).write_bytes(f.read_bytes())
-    movies.to_csv(new / "movies.csv", index=False)
+    new = _new_movies(demo_dir, tmp_path / "new")
     preds = []
     for art in (first_art, second_art):
         out = tmp_path / f"pred_{len(preds)}.csv"
