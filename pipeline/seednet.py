@@ -76,9 +76,9 @@ class SeedNetHead(Head):
         torch.set_num_threads(2)
         Z = _numeric(X)
         self.columns_ = list(Z.columns)
-        self.mean_ = np.nanmean(Z.to_numpy(np.float64), axis=0)
-        self.mean_ = np.nan_to_num(self.mean_)
-        self.scale_ = np.nan_to_num(np.nanstd(Z.to_numpy(np.float64), axis=0), nan=1.0)
+        values = Z.to_numpy(np.float64)
+        self.mean_ = np.nan_to_num(np.nanmean(values, axis=0))
+        self.scale_ = np.nan_to_num(np.nanstd(values, axis=0), nan=1.0)
         self.scale_[self.scale_ < 1e-12] = 1.0
         branch = np.array([branch_of(c) for c in self.columns_])
         self.groups_ = {name: np.flatnonzero(branch == name).tolist() for name in BRANCHES if (branch == name).any()}

@@ -106,7 +106,7 @@ def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked
         kept = [n for n in stacked if available(n, data.train, drop)]
         if not kept:
             continue
-        path, key = data_path(checkpoints.art, "ablation", i), checkpoints.key(
+        path, key = checkpoints.art / "ablation" / f"{i}.json", checkpoints.key(
             "ablation", label, sorted(drop), model_inputs(cfg), {n: cfg.learners.params.get(n) for n in kept},
             cfg.stacking.model_dump(mode="json"), [results[n].oof.to_numpy() for n in kept])
         if checkpoints.fresh(f"ablation_{i}", key):
@@ -121,10 +121,6 @@ def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked
         write_json(path, rows[-1])
         checkpoints.record(f"ablation_{i}", key, [path])
     return rows
-
-
-def data_path(art: Path, kind: str, i: int) -> Path:
-    return art / kind / f"{i}.json"
 
 
 def model_inputs(cfg: Config) -> dict:
@@ -148,7 +144,8 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     art, reports = out_dir / "artifacts", out_dir / "reports"
     cache = art / "cache"
 
-    checkpoints = Checkpoints(art, data_fingerprint(data_dir), package_versions(), code_fingerprint())
+    data_hashes = data_fingerprint(data_dir)
+    checkpoints = Checkpoints(art, data_hashes, package_versions(), code_fingerprint())
     with timer.stage("clean"):
         raw, dup_log = drop_duplicate_movies(raw)
         labelled = raw.movies.index[raw.has_rating].to_numpy()
@@ -249,7 +246,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             checkpoints.record("explain", key, explain(bundle, raw, labelled, cfg, art))
 
     run_info = {"params": cfg.model_dump(mode="json"), "params_source": params_source, "data_dir": str(data_dir),
-                "data_fingerprint": data_fingerprint(data_dir), "seed": cfg.seed, "versions": package_versions(),
+                "data_fingerprint": data_hashes, "seed": cfg.seed, "versions": package_versions(),
                 "git_commit": git_commit(), "timings": timer.timings}
     write_json(art / "run.json", run_info)
     with timer.stage("report"):
