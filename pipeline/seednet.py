@@ -94,7 +94,8 @@ class SeedNetHead(Head):
         self.model_ = _build(self.layout_, self.params["dropout"])
         optimiser = torch.optim.Adam(self.model_.parameters(), lr=self.params["learning_rate"],
                                      weight_decay=self.params["weight_decay"])
-        schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5, patience=self.params["patience"] // 3)
+        schedule = torch.optim.lr_scheduler.ReduceLROnPlateau(optimiser, factor=0.5,
+                                                              patience=self.params["patience"] // 3)
         best, best_state, waited = np.inf, None, 0
         batch = int(self.params["batch_size"])
         for _ in range(int(self.params["epochs"])):
