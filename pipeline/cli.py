@@ -1,4 +1,4 @@
-"""`python -m pipeline run|predict|whatif|ultimate|report|demo`: the command-line contract (DESIGN §4).
+"""`python -m pipeline run|tune-worker|predict|whatif|ultimate|report|demo`: the command-line contract (DESIGN §4).
 
 Exit codes: 0 success; 2 bad input or parameters (one line on stderr, no traceback, nothing
 written); 1 a bug (the traceback is kept).
@@ -32,6 +32,13 @@ def _run(args: argparse.Namespace) -> None:
     stack = metrics["holdout"]["stack"]
     print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}); CV RMSE "
           f"{metrics['cv']['stack']['rmse_mean']:.4f}; report: {args.out_dir / 'reports' / 'report.md'}")
+
+
+def _tune_worker(args: argparse.Namespace) -> None:
+    from pipeline.workflow import tune_worker
+    cfg = load_config(args.params, profile="fast" if args.fast else args.profile)
+    done = tune_worker(cfg, args.data_dir or (PROJECT_ROOT / cfg.data.dir), args.out_dir)
+    print(f"{sum(done.values())} trials evaluated: " + ", ".join(f"{n} {k}" for n, k in done.items()))
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -89,14 +96,15 @@ def _demo(args: argparse.Namespace) -> None:
     print(f"demo data ({args.n_movies:,} movies, seed {args.seed}) written to {args.out}")
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+def add_run_arguments(parser: argparse.ArgumentParser, demo: bool = True) -> None:
     parser.add_argument("--params", type=Path, default=PROJECT_ROOT / "params.yaml")
     parser.add_argument("--data-dir", type=Path, default=None, help="input folder (default: data.dir in params)")
     parser.add_argument("--out-dir", type=Path, default=PROJECT_ROOT, help="writes OUT/artifacts and OUT/reports")
-    parser.add_argument("--demo", action="store_true", help="generate the synthetic demo data and run on it")
-    parser.add_argument("--demo-movies", type=int, default=3000)
     parser.add_argument("--fast", action="store_true", help="the small 'fast' profile of params.yaml")
     parser.add_argument("--profile", default=None, help="merge profiles.NAME of params.yaml over the base")
+    if demo:
+        parser.add_argument("--demo", action="store_true", help="generate the synthetic demo data and run on it")
+        parser.add_argument("--demo-movies", type=int, default=3000)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -106,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="train, evaluate, write artifacts and the report")
     add_run_arguments(run)
     run.set_defaults(func=_run)
+    worker = sub.add_parser("tune-worker", help="join a run's tuning studies (tuning.storage shared) and "
+                            "evaluate their trials; same data and params as the run")
+    add_run_arguments(worker, demo=False)
+    worker.set_defaults(func=_tune_worker)
     pred = sub.add_parser("predict", help="predict ratings of a folder of new movies")
     pred.add_argument("--model", type=Path, required=True)
     pred.add_argument("--data-dir", type=Path, required=True)

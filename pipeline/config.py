@@ -101,6 +101,9 @@ class TuningConfig(Section):
     trials: dict[str, int]               # learner -> trial budget (absent or 0: not tuned)
     stacker_trials: int = Field(ge=0)
     timeout_seconds: float | None = Field(gt=0)
+    round_size: int = Field(ge=1)        # trials planned together: the most that run at once
+    stale_seconds: float = Field(gt=0)   # a RUNNING trial older than this (or whose local process is gone) is re-queued
+    worker_wait_seconds: float = Field(gt=0)   # a tune-worker with nothing to do for this long moves on
 
 
 class AblationConfig(Section):

@@ -1,19 +1,30 @@
 """Optuna tuning of each layer on inner cross-validation of the training rows only.
 
-Seeded TPE; the first trial of every study is the params.yaml defaults, so tuning can only
-improve on them (on inner CV). Trials are pruned fold by fold (median rule), which works
-for every learner. Studies live in persistent storage (a journal file under
-artifacts/tuning/ by default, or any database URL) under a name fingerprinting the data,
-the defaults and the protocol, and resume with `load_if_exists`: an interrupted run runs
-only the trials its budget still lacks. The temporal holdout is never passed in here.
+Trials run in planned rounds, so a study gives the same result whether one process or many
+evaluate it. The driver (the `tune` stage of a run) plans each round before any of its trials
+runs: the first round is the params.yaml defaults plus seeded draws, later ones are asked of a
+TPE sampler seeded by the round and fed only the earlier rounds' finished trials. Every planned
+trial waits in the storage until one process claims it (an atomic WAITING -> RUNNING change),
+so it is evaluated exactly once, by the driver or by any `python -m pipeline tune-worker`
+sharing the storage. Pruning compares a trial fold by fold with the median of the earlier rounds'
+completed trials, never with trials still running beside it.
+
+Studies live in persistent storage (a journal file under artifacts/tuning/ by default, or a
+database URL such as postgresql://... for workers on several machines) under a name that
+fingerprints the data, the defaults and the protocol. An interrupted run resumes: trials left
+RUNNING by a dead process are re-queued with the same parameters. The temporal holdout is never
+passed in here.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+import os
+import socket
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,12 +32,17 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold
 
-from pipeline.config import Config, StackingConfig, TuningConfig
+from pipeline.config import Config, TuningConfig
+from pipeline.errors import InputError
 from pipeline.features.frame import MovieFrame
 from pipeline.learners import REGISTRY, make_learner
 
 log = logging.getLogger(__name__)
 FINISHED = ("COMPLETE", "PRUNED")
+ROUND, SLOT, PARAMS, WORKER, CLOSED = "round", "slot", "params", "worker", "closed"   # trial and study attributes
+PRUNE_AFTER = 3        # completed earlier-round trials a pruning decision needs
+POLL_SECONDS = 0.5     # how often a process waiting on others looks at the storage again
+Space = Callable[[Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -44,14 +60,41 @@ class TuningResult:
         return self.__dict__.copy()
 
 
+@dataclass(frozen=True)
+class StudyPlan:
+    """What the driver and every worker of one study must agree on."""
+    name: str                          # fingerprints data, defaults, space and protocol
+    space: Space
+    defaults: dict[str, Any]
+    objective: Callable[[Any], float]  # inner-CV RMSE of a trial; reports each fold, may raise TrialPruned
+
+
 def storage_for(cfg: TuningConfig, folder: Path) -> Any:
-    """A database URL from params.yaml, or a journal file that several local processes may share."""
+    """The storage of params.yaml (a database URL), or a journal file that local processes may share."""
     import optuna
     if cfg.storage:
-        return cfg.storage
+        return _database(cfg.storage)
     from optuna.storages.journal import JournalFileBackend
     folder.mkdir(parents=True, exist_ok=True)
     return optuna.storages.JournalStorage(JournalFileBackend(str(folder / "journal.log")))
+
+
+def _database(url: str, attempts: int = 5) -> Any:
+    """The RDB storage at `url`. Processes meeting an empty database together race to create its
+    tables; the losers wait and find them made."""
+    import optuna
+    import sqlalchemy
+    for attempt in range(attempts):
+        try:
+            return optuna.storages.get_storage(url)
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(1.0 + attempt)
+        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ArgumentError, ImportError) as exc:
+            shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+            reason = str(exc).strip().splitlines()[0]
+            raise InputError("params.yaml", f"parameter 'tuning.storage': cannot open {shown}: {reason}") from None
 
 
 def fingerprint(*parts: Any) -> str:
@@ -64,32 +107,6 @@ def fingerprint(*parts: Any) -> str:
 def _inner_folds(n: int, cfg: TuningConfig, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """A different shuffle from the evaluation folds, so CV figures do not reuse the tuning split."""
     return list(KFold(cfg.inner_folds, shuffle=True, random_state=seed + 1).split(np.arange(n)))
-
-
-def _optimise(study_name: str, objective: Callable, defaults: dict[str, Any], budget: int, cfg: TuningConfig,
-              storage: Any, seed: int) -> Any:
-    import optuna
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name=study_name, storage=storage, direction="minimize", load_if_exists=True,
-                                sampler=optuna.samplers.TPESampler(seed=seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=0))
-    finished = [t for t in study.trials if t.state.name in FINISHED]
-    if not study.trials:
-        study.enqueue_trial(defaults, skip_if_exists=True)
-    remaining = budget - len(finished)
-    if remaining > 0:
-        log.info("%s: %d trials to run (%d already finished)", study_name, remaining, len(finished))
-        study.optimize(objective, n_trials=remaining, timeout=cfg.timeout_seconds, gc_after_trial=True,
-                       callbacks=[_log_trial])
-    return study
-
-
-def _log_trial(study: Any, trial: Any) -> None:
-    if trial.state.name == "COMPLETE":
-        log.info("%s trial %d: inner-CV RMSE %.4f", study.study_name, trial.number, trial.value)
-    else:
-        log.info("%s trial %d: %s after %d folds", study.study_name, trial.number, trial.state.name.lower(),
-                 len(trial.intermediate_values))
 
 
 class _SpaceRecorder:
@@ -112,24 +129,224 @@ class _SpaceRecorder:
         return self._record("categorical", name, *args, **kwargs)
 
 
-def space_signature(space: Callable[[Any], dict[str, Any]]) -> list:
+def space_signature(space: Space) -> list:
     recorder = _SpaceRecorder()
     space(recorder)
     return recorder.calls
 
 
+def _protocol(cfg: TuningConfig, seed: int) -> tuple:
+    return cfg.inner_folds, cfg.round_size, PRUNE_AFTER, seed
+
+
+# ----------------------------------------------------------------------------- the study protocol
+
+def _pruner() -> Any:
+    import optuna
+
+    class EarlierRoundsMedianPruner(optuna.pruners.BasePruner):
+        """Prune at fold k when the trial's running RMSE is above the median of the earlier rounds'
+        completed trials at fold k: a decision that does not depend on which trials run beside it."""
+
+        def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+            step, mine = trial.last_step, trial.user_attrs[ROUND]
+            if step is None:
+                return False
+            earlier = [t.intermediate_values[step] for t in study.get_trials(
+                deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+                if t.user_attrs.get(ROUND, mine) < mine and step in t.intermediate_values]
+            return len(earlier) >= PRUNE_AFTER and trial.intermediate_values[step] > float(np.median(earlier))
+
+    return EarlierRoundsMedianPruner()
+
+
+def _open(name: str, storage: Any, create: bool) -> Any:
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # every trial's parameters are fixed when its round is planned: the study's sampler is never asked
+    options = {"study_name": name, "storage": storage, "sampler": optuna.samplers.RandomSampler(seed=0),
+               "pruner": _pruner()}
+    if create:
+        return optuna.create_study(direction="minimize", load_if_exists=True, **options)
+    return optuna.load_study(**options)
+
+
+def _slot(trial: Any) -> tuple[int, int]:
+    return trial.user_attrs.get(ROUND, -1), trial.user_attrs.get(SLOT, trial.number)
+
+
+def _enqueue(study: Any, params: dict[str, Any], round_no: int, slot: int) -> None:
+    study.enqueue_trial(params, user_attrs={ROUND: round_no, SLOT: slot, PARAMS: params})
+
+
+def _plan_round(study: Any, plan: StudyPlan, trials: list, size: int, seed: int) -> None:
+    """Enqueue the next round: the defaults and seeded draws first, then TPE on the earlier rounds."""
+    import optuna
+    round_no = 1 + max((_slot(t)[0] for t in trials), default=-1)
+    tpe = optuna.samplers.TPESampler(seed=int(np.random.SeedSequence([seed, round_no]).generate_state(1)[0]))
+    planner = optuna.create_study(direction="minimize", sampler=tpe)
+    for t in sorted((t for t in trials if t.state.name in FINISHED), key=_slot):
+        planner.add_trial(_in_space(t))
+    for slot in range(size):
+        if round_no == 0 and slot == 0:
+            params = plan.defaults
+        else:
+            asked = planner.ask()
+            plan.space(asked)
+            params = asked.params
+        _enqueue(study, params, round_no, slot)
+    log.info("%s: round %d planned (%d trials)", study.study_name, round_no, size)
+
+
+def _in_space(trial: Any) -> Any:
+    """A finished trial as TPE history, without parameters outside their distribution (a default may be)."""
+    import optuna
+    kept = {k: v for k, v in trial.params.items()
+            if trial.distributions[k]._contains(trial.distributions[k].to_internal_repr(v))}
+    return optuna.trial.create_trial(
+        state=trial.state, value=trial.value if trial.state.name == "COMPLETE" else None, params=kept,
+        distributions={k: trial.distributions[k] for k in kept}, intermediate_values=trial.intermediate_values)
+
+
+def _alive(worker: str | None) -> bool:
+    """Whether the process that claimed a trial may still run it (unknowable for other hosts: yes)."""
+    if worker is None:
+        return True
+    host, _, pid = worker.rpartition(":")
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _requeue(study: Any, storage: Any, study_id: int, trial: Any) -> None:
+    """Fail a trial whose process is gone and queue its parameters again in the same round and slot."""
+    from optuna.exceptions import UpdateFinishedTrialError
+    from optuna.trial import TrialState
+    try:
+        storage.set_trial_state_values(storage.get_trial_id_from_study_id_trial_number(study_id, trial.number),
+                                       TrialState.FAIL)
+    except UpdateFinishedTrialError:
+        return                          # it finished after all
+    _enqueue(study, trial.user_attrs[PARAMS], *_slot(trial))
+    log.info("%s trial %d re-queued (its process is gone)", study.study_name, trial.number)
+
+
+def _requeue_stale(study: Any, storage: Any, study_id: int, trials: list, stale_seconds: float) -> None:
+    now = datetime.now()
+    for t in trials:
+        if t.state.name == "RUNNING" and PARAMS in t.user_attrs and (
+                not _alive(t.user_attrs.get(WORKER)) or (now - t.datetime_start).total_seconds() > stale_seconds):
+            _requeue(study, storage, study_id, t)
+
+
+def _claim_and_evaluate(study: Any, storage: Any, study_id: int, trials: list, plan: StudyPlan) -> bool:
+    """Run one waiting trial if this process wins it (an atomic WAITING -> RUNNING); whether it did."""
+    import optuna
+    from optuna.trial import TrialState
+    for waiting in (t for t in trials if t.state.name == "WAITING"):
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, waiting.number)
+        if not storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+            continue                    # another process took it
+        trial = optuna.Trial(study, trial_id)
+        trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
+        try:
+            value = plan.objective(trial)
+        except optuna.TrialPruned:
+            frozen = study.tell(trial, state=TrialState.PRUNED)
+        except BaseException:
+            _requeue(study, storage, study_id, storage.get_trial(trial_id))
+            raise
+        else:
+            frozen = study.tell(trial, value)
+        _log_trial(study.study_name, frozen)
+        return True
+    return False
+
+
+def _log_trial(study_name: str, trial: Any) -> None:
+    if trial.state.name == "COMPLETE":
+        log.info("%s trial %d: inner-CV RMSE %.4f", study_name, trial.number, trial.value)
+    else:
+        log.info("%s trial %d: %s after %d folds", study_name, trial.number, trial.state.name.lower(),
+                 len(trial.intermediate_values))
+
+
+def drive(plan: StudyPlan, budget: int, cfg: TuningConfig, storage: Any, seed: int) -> Any:
+    """Run a study to `budget` finished trials: plan each round, evaluate its trials (with any workers),
+    wait for the round to finish, plan the next. Resumes whatever an earlier run left."""
+    import optuna
+    storage = optuna.storages.get_storage(storage)
+    study = _open(plan.name, storage, create=True)
+    study_id = storage.get_study_id_from_name(plan.name)
+    study.set_user_attr(CLOSED, False)
+    start = time.perf_counter()
+    while True:
+        trials = study.get_trials(deepcopy=False)
+        finished = [t for t in trials if t.state.name in FINISHED]
+        if len(finished) >= budget:
+            break
+        _requeue_stale(study, storage, study_id, trials, cfg.stale_seconds)
+        if _claim_and_evaluate(study, storage, study_id, trials, plan):
+            continue
+        if any(t.state.name in ("WAITING", "RUNNING") for t in trials):
+            time.sleep(POLL_SECONDS)    # the round's last trials run elsewhere
+            continue
+        if cfg.timeout_seconds is not None and time.perf_counter() - start > cfg.timeout_seconds:
+            log.warning("%s: stopped after %d of %d trials (tuning.timeout_seconds)", plan.name, len(finished), budget)
+            break
+        _plan_round(study, plan, trials, min(cfg.round_size, budget - len(finished)), seed)
+    study.set_user_attr(CLOSED, True)
+    return study
+
+
+def work(plan: StudyPlan, storage: Any, wait_seconds: float) -> int:
+    """A worker's share of one study: evaluate waiting trials until the driver closes it; how many it ran."""
+    import optuna
+    storage = optuna.storages.get_storage(storage)
+    waited, done = 0.0, 0
+    while True:
+        try:
+            study = _open(plan.name, storage, create=False)
+            break
+        except KeyError:                # the driver has not reached this study yet
+            if waited > wait_seconds:
+                log.warning("%s: no such study after %.0f s; skipped", plan.name, waited)
+                return 0
+            time.sleep(POLL_SECONDS)
+            waited += POLL_SECONDS
+    study_id, idle = storage.get_study_id_from_name(plan.name), time.perf_counter()
+    while True:
+        trials = study.get_trials(deepcopy=False)
+        if _claim_and_evaluate(study, storage, study_id, trials, plan):
+            done, idle = done + 1, time.perf_counter()
+            continue
+        if study.user_attrs.get(CLOSED) and not any(t.state.name in ("WAITING", "RUNNING") for t in trials):
+            return done
+        if time.perf_counter() - idle > wait_seconds:
+            log.warning("%s: no trial to run for %.0f s; leaving it", plan.name, wait_seconds)
+            return done
+        time.sleep(POLL_SECONDS)
+
+
 def _result(name: str, study: Any, defaults: dict[str, Any], start: float) -> TuningResult:
     done = [t for t in study.trials if t.state.name == "COMPLETE"]
-    first = min(done, key=lambda t: t.number) if done else None
+    first = next((t for t in done if _slot(t) == (0, 0)), None)
     return TuningResult(name, study.study_name, defaults | study.best_params, float(study.best_value),
-                        float(first.value) if first is not None and first.number == 0 else None, len(done),
+                        float(first.value) if first is not None else None, len(done),
                         sum(t.state.name == "PRUNED" for t in study.trials), round(time.perf_counter() - start, 2))
 
 
-def tune_learner(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray, storage: Any, budget: int) -> TuningResult:
-    """Best hyperparameters of one base learner on inner CV of `frame` (training rows only)."""
+# ----------------------------------------------------------------------------- the layers
+
+def learner_plan(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray) -> StudyPlan:
+    """The study of one base learner on inner CV of `frame` (training rows only)."""
     import optuna
-    start = time.perf_counter()
     space = REGISTRY[name].space
     defaults = dict(cfg.learners.params.get(name, {}))
     folds = _inner_folds(len(frame), cfg.tuning, cfg.seed)
@@ -147,10 +364,15 @@ def tune_learner(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray, stora
                 raise optuna.TrialPruned()
         return float(np.sqrt(np.mean(errors)))
 
-    key = fingerprint(name, frame.ids, y, defaults, space_signature(space), cfg.tuning.inner_folds, cfg.seed)
-    study_name = f"{name}-{key}"
-    study = _optimise(study_name, objective, defaults, budget, cfg.tuning, storage, cfg.seed)
-    return _result(name, study, defaults, start)
+    key = fingerprint(name, frame.ids, y, defaults, space_signature(space), _protocol(cfg.tuning, cfg.seed))
+    return StudyPlan(f"{name}-{key}", space, defaults, objective)
+
+
+def tune_learner(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray, storage: Any, budget: int) -> TuningResult:
+    """Best hyperparameters of one base learner on inner CV of `frame` (training rows only)."""
+    start = time.perf_counter()
+    plan = learner_plan(name, cfg, frame, y)
+    return _result(name, drive(plan, budget, cfg.tuning, storage, cfg.seed), plan.defaults, start)
 
 
 def tune_stacker(cfg: Config, learners: list[str], table: pd.DataFrame, y: np.ndarray, storage: Any) -> TuningResult:
@@ -161,15 +383,18 @@ def tune_stacker(cfg: Config, learners: list[str], table: pd.DataFrame, y: np.nd
     folds = _inner_folds(len(y), cfg.tuning, cfg.seed)
     defaults = {"alpha": cfg.stacking.alpha}
 
+    def space(trial: Any) -> dict[str, Any]:
+        return {"alpha": trial.suggest_float("alpha", 1e-6, 10.0, log=True)}
+
     def objective(trial: optuna.Trial) -> float:
-        stacking: StackingConfig = cfg.stacking.model_copy(
-            update={"alpha": trial.suggest_float("alpha", 1e-6, 10.0, log=True)})
+        stacking = cfg.stacking.model_copy(update=space(trial))
         errors = [np.mean((Stacker(stacking, learners, cfg.seed).fit(table.iloc[f], y[f]).predict(table.iloc[v])
                            - y[v]) ** 2) for f, v in folds]
         return float(np.sqrt(np.mean(errors)))
 
-    study_name = f"stacker-{fingerprint(learners, table.to_numpy(), y, defaults, cfg.tuning.inner_folds, cfg.seed)}"
-    study = _optimise(study_name, objective, defaults, cfg.tuning.stacker_trials, cfg.tuning, storage, cfg.seed)
+    key = fingerprint(learners, table.to_numpy(), y, defaults, _protocol(cfg.tuning, cfg.seed))
+    plan = StudyPlan(f"stacker-{key}", space, defaults, objective)
+    study = drive(plan, cfg.tuning.stacker_trials, cfg.tuning, storage, cfg.seed)
     return _result("stacker", study, defaults, start)
 
 

@@ -10,6 +10,7 @@ import logging
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,13 +25,13 @@ from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
 from pipeline.io import read_json, sha256_file, write_json, write_table
 from pipeline.learners import BASELINES, REGISTRY, available, blocks_used
-from pipeline.model import ModelBundle, fit_bundle, package_versions, prepare, stack_table
+from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
 from pipeline.progress import StageTimer, track
 from pipeline.report import render_report
 from pipeline.splits import Splits, make_splits
 from pipeline.stacking import fit_stack
-from pipeline.tuning import TuningResult, storage_for, tune_learner, tune_stacker, tuned_config
+from pipeline.tuning import TuningResult, learner_plan, storage_for, tune_learner, tune_stacker, tuned_config, work
 from pipeline.whatif import ultimate, whatif
 
 log = logging.getLogger(__name__)
@@ -86,14 +87,45 @@ def data_fingerprint(folder: Path) -> dict[str, str]:
     return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix in {".csv", ".npy"}}
 
 
-def tune(cfg: Config, data: Labelled, names: list[str], art: Path) -> dict[str, TuningResult]:
+def split_and_prepare(raw: MovieData, cfg: Config, cache: Path) -> tuple[Splits, Prepared, Labelled]:
+    """The temporal split of the rated movies, preprocessing fitted on its training rows, and the
+    training and holdout frames."""
+    labelled = raw.movies.index[raw.has_rating].to_numpy()
+    splits = make_splits(raw.movies.loc[labelled, "date"], cfg.split, cfg.seed)
+    prep = prepare(raw, cfg, splits.train_ids, cache)
+    position = prep.data.movies.index.get_indexer
+    ratings = prep.data.movies["rating"]
+    data = Labelled(prep.frame.take(position(splits.train_ids)), prep.frame.take(position(splits.holdout_ids)),
+                    ratings.loc[splits.train_ids].to_numpy(), ratings.loc[splits.holdout_ids].to_numpy(), splits)
+    return splits, prep, data
+
+
+def tuned_learners(cfg: Config, data: Labelled) -> list[str]:
+    return [n for n in cfg.learners.enabled if available(n, data.train) and cfg.tuning.trials.get(n, 0) > 0]
+
+
+def tune(cfg: Config, data: Labelled, storage: Any, art: Path) -> dict[str, TuningResult]:
     """Each base learner with a trial budget, on inner CV of the training rows."""
-    storage = storage_for(cfg.tuning, art / "tuning")
     results = {}
-    for name in track([n for n in names if cfg.tuning.trials.get(n, 0) > 0], "tuning"):
+    for name in track(tuned_learners(cfg, data), "tuning"):
         results[name] = tune_learner(name, cfg, data.train, data.y, storage, cfg.tuning.trials[name])
         write_json(art / "tuning" / f"{name}.json", results[name].to_dict())
     return results
+
+
+def tune_worker(cfg: Config, data_dir: Path, out_dir: Path) -> dict[str, int]:
+    """`tune-worker`: build the same training rows as the run (same data folder and params.yaml),
+    join each learner's study in turn and evaluate trials the run has planned; trials run per learner."""
+    if not cfg.tuning.enabled:
+        raise InputError("params.yaml", "parameter 'tuning.enabled' is false: there is no study to join")
+    check_learners(cfg)
+    raw, _ = drop_duplicate_movies(load_folder(data_dir, cfg.data, require_rating=True))
+    art = out_dir / "artifacts"
+    _, _, data = split_and_prepare(raw, cfg, art / "cache")
+    storage, names = storage_for(cfg.tuning, art / "tuning"), tuned_learners(cfg, data)
+    log.info("%d studies to join (%s); waiting for the run to plan their trials", len(names), ", ".join(names))
+    return {name: work(learner_plan(name, cfg, data.train, data.y), storage, cfg.tuning.worker_wait_seconds)
+            for name in names}
 
 
 def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked: list[str],
@@ -138,35 +170,31 @@ def code_fingerprint() -> str:
 
 def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> dict:
     timer = StageTimer()
+    art, reports = out_dir / "artifacts", out_dir / "reports"
+    cache = art / "cache"
     with timer.stage("load"):
         check_learners(cfg)
         raw = load_folder(data_dir, cfg.data, require_rating=True)
-    art, reports = out_dir / "artifacts", out_dir / "reports"
-    cache = art / "cache"
+        storage = storage_for(cfg.tuning, art / "tuning") if cfg.tuning.enabled else None
 
     data_hashes = data_fingerprint(data_dir)
     checkpoints = Checkpoints(art, data_hashes, package_versions(), code_fingerprint())
     with timer.stage("clean"):
         raw, dup_log = drop_duplicate_movies(raw)
         labelled = raw.movies.index[raw.has_rating].to_numpy()
-        splits = make_splits(raw.movies.loc[labelled, "date"], cfg.split, cfg.seed)
-        prep = prepare(raw, cfg, splits.train_ids, cache)
+        splits, prep, data = split_and_prepare(raw, cfg, cache)
         unlabelled = [{"step": "rating", "decision": "no rating: not used for training",
                        "count": int((~raw.has_rating).sum())}]
         write_json(art / "cleaning_log.json", loading_log(raw) + dup_log + unlabelled + prep.log)
         write_table(art / "folds.csv", splits.to_frame())
         write_table(art / "dataset.parquet", data_overview(raw, splits))
-        position = prep.data.movies.index.get_indexer
-        data = Labelled(prep.frame.take(position(splits.train_ids)), prep.frame.take(position(splits.holdout_ids)),
-                        prep.data.movies.loc[splits.train_ids, "rating"].to_numpy(),
-                        prep.data.movies.loc[splits.holdout_ids, "rating"].to_numpy(), splits)
         names = [n for n in cfg.learners.enabled if available(n, data.train)]
         if len(names) < len(cfg.learners.enabled):
             log.warning("learners skipped (their modality is absent or their optional library is not installed): "
                         "%s", ", ".join(n for n in cfg.learners.enabled if n not in names))
 
     with timer.stage("tune"):
-        tuning = tune(cfg, data, names, art) if cfg.tuning.enabled else {}
+        tuning = tune(cfg, data, storage, art) if cfg.tuning.enabled else {}
         cfg = tuned_config(cfg, tuning)
 
     with timer.stage("learners"):
@@ -187,8 +215,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             raise InputError("params.yaml", "parameter 'learners.stacked': none of its learners could run on this data")
         train_table, holdout_table = data.stack_inputs(results, stacked, cfg.stacking.raw_features)
         if cfg.tuning.enabled and cfg.tuning.stacker_trials > 0 and cfg.stacking.method == "ridge":
-            tuning["stacker"] = tune_stacker(cfg, stacked, train_table, data.y,
-                                             storage_for(cfg.tuning, art / "tuning"))
+            tuning["stacker"] = tune_stacker(cfg, stacked, train_table, data.y, storage)
             write_json(art / "tuning" / "stacker.json", tuning["stacker"].to_dict())
             cfg = tuned_config(cfg, tuning)
         stacker, stack_cv, stack_holdout = fit_stack(cfg.stacking, stacked, train_table, holdout_table, data.y,
