@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
-    for noisy in ("numba", "matplotlib", "PIL", "fontTools"):
+    for noisy in ("numba", "matplotlib", "PIL", "fontTools", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         args.func(args)

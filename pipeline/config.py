@@ -66,6 +66,7 @@ class EmbeddingConfig(Section):
     health_min_std: float = Field(ge=0.0)
     health_max_mean_cosine: float = Field(gt=0.0, le=1.0)
     neighbours: tuple[int, ...] = Field(min_length=1)
+    neighbour_components: int | None = Field(ge=1)   # PCA space of the neighbour search; null: full vectors
 
     @model_validator(mode="after")
     def _neighbours_positive(self) -> "EmbeddingConfig":

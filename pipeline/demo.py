@@ -511,8 +511,10 @@ def _centred(effects: Sequence[float], probs: Sequence[float]) -> np.ndarray:
 
 # =========================================================================== generator
 def generate_demo(out_dir: Path, n_movies: int = 1500, seed: int = 0, *, text_dim: int = 32,
-                  image_dim: int = 16) -> DemoTruth:
+                  image_dim: int = 16, cast_extra: int = CAST_EXTRA) -> DemoTruth:
     """Write a synthetic dataset in the case layout to `out_dir` and return its planted truth.
+
+    A cast has 2 + Binomial(cast_extra, 0.4) actors (the default: 7 on average; the case data has 15).
 
     Same (n_movies, seed, dims) -> byte-identical files. Ratings, tables and texts do not
     depend on the embedding dimensions (separate random streams)."""
@@ -543,7 +545,7 @@ def generate_demo(out_dir: Path, n_movies: int = 1500, seed: int = 0, *, text_di
 
     # ---- cast: Zipf-popular actors, billing order by popularity (+ noise); actor 0 is the star
     n_actors = _pool_size(n, ACTORS_PER_MOVIE)
-    cast_size = CAST_MIN + r_cast.binomial(CAST_EXTRA, CAST_EXTRA_P, n)
+    cast_size = CAST_MIN + r_cast.binomial(cast_extra, CAST_EXTRA_P, n)
     cast_size[r_cast.random(n) < NO_CAST_SHARE] = 0
     a_movie, a_actor = _sample_links(r_cast, cast_size, _zipf_probs(n_actors, ZIPF_ACTORS, reserved=1))
     a_key = np.log1p(a_actor) + BILLING_NOISE * r_cast.standard_normal(a_actor.size)

@@ -189,8 +189,9 @@ class Learner:
             parts.append(frame.names)
         if NEIGHBOURS in blocks and self._embeddings(frame):
             if y is not None:
-                self.neighbours_ = NeighbourEncoder(self.cfg.embeddings.neighbours, self.cfg.entities.inner_folds,
-                                                    self.cfg.seed)
+                emb = self.cfg.embeddings
+                self.neighbours_ = NeighbourEncoder(emb.neighbours, self.cfg.entities.inner_folds, self.cfg.seed,
+                                                    emb.neighbour_components)
                 parts.append(self.neighbours_.fit_transform(self._embeddings(frame), y))
             else:
                 parts.append(self.neighbours_.transform(self._embeddings(frame)))

@@ -22,7 +22,7 @@ STACK = "stack"
 MODALITY_ORDER = {"baseline": 0, "tabular": 1, "text": 2, "image": 3, "all": 4, "stack": 5}
 
 
-def _table(df: pd.DataFrame) -> str:
+def markdown_table(df: pd.DataFrame) -> str:
     """A pipe table (no tabulate dependency)."""
     cells = df.astype(str)
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
@@ -77,7 +77,7 @@ def _overview(ds: pd.DataFrame, figs: Figures, split: dict) -> list[str]:
     out.append(figs.save(fig, "data_overview", "rating distribution and rating by year"))
     missing = ds.filter(regex="^(missing|no)_").mean().rename("share of movies").to_frame()
     missing["share of movies"] = missing["share of movies"].map(lambda v: f"{v:.1%}")
-    out += ["", "Missingness in the raw input:", "", _table(missing.reset_index(names="field")), ""]
+    out += ["", "Missingness in the raw input:", "", markdown_table(missing.reset_index(names="field")), ""]
     return out
 
 
@@ -88,7 +88,7 @@ def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
            "Every learner sees the same folds; CV scores are out-of-fold on the training years, holdout scores "
            "are on the later, untouched years (interval: bootstrap over holdout movies). `stack` blends the "
            "learners marked *stacked*; its CV score comes from an outer cross-validation over their "
-           "out-of-fold columns.", "", _table(visible), ""]
+           "out-of-fold columns.", "", markdown_table(visible), ""]
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(comp) + 1))
     h = metrics["holdout"]
     names = list(comp["learner"])[::-1]
@@ -104,7 +104,7 @@ def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
         rows = pd.DataFrame([{"learner": k, "RMSE": f"{v['rmse']:.4f}", "R²": f"{v['r2']:.3f}"}
                              for k, v in cold.items()])
         out += [f"**Cold start.** {n} holdout movies whose director and lead actor never appear in a training "
-                "movie (no credit counts as unseen):", "", _table(rows), ""]
+                "movie (no credit counts as unseen):", "", markdown_table(rows), ""]
     return out
 
 
@@ -116,7 +116,7 @@ def _stacker_section(metrics: dict, figs: Figures) -> list[str]:
            f"Meta-learner: `{st['method']}`. " + ("Learner weights are constrained non-negative; raw features "
            "(such as `year`, in rating points per unit) enter with free sign so the blend can follow the drift "
            "in ratings beyond the training years." if st["method"] == "ridge" else ""), "",
-           _table(pd.DataFrame({"column": weights.index, label: weights.map(lambda v: f"{v:.4f}").to_numpy()})), ""]
+           markdown_table(pd.DataFrame({"column": weights.index, label: weights.map(lambda v: f"{v:.4f}").to_numpy()})), ""]
     if st.get("intercept") is not None:
         out += [f"Intercept: {st['intercept']:.4f}.", ""]
     return out
@@ -136,7 +136,7 @@ def _tuning_section(art: Path, metrics: dict, run_info: dict, figs: Figures) -> 
            "Optuna (seeded TPE, fold-level median pruning) tuned each layer on an inner cross-validation of the "
            "training rows only (a different shuffle from the evaluation folds); the first trial of each study is "
            "the params.yaml defaults. The holdout was never seen. CV figures above use the tuned parameters, so "
-           "they are mildly optimistic; the holdout figures are not.", "", _table(pd.DataFrame(rows)), ""]
+           "they are mildly optimistic; the holdout figures are not.", "", markdown_table(pd.DataFrame(rows)), ""]
     out += _optuna_figures(art, tuning, run_info, figs)
     return out
 
@@ -184,7 +184,7 @@ def _ablation_section(metrics: dict) -> list[str]:
     return ["## Ablation", "",
             "The stack rebuilt with a group of features removed from every stacked learner (learners left with "
             "nothing drop out; the rest are refitted out of fold). A positive Δ is what the group is worth on the "
-            "holdout.", "", _table(table), ""]
+            "holdout.", "", markdown_table(table), ""]
 
 
 def _whatif_section(art: Path) -> list[str]:
@@ -293,7 +293,7 @@ def render_report(art: Path, reports: Path) -> Path:
     lines += _overview(ds, figs, metrics["split"])
     log_df = pd.DataFrame(cleaning)[["step", "decision", "count"]]
     lines += ["## Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "
-              "training rows only):", "", _table(log_df), "", "### Modalities", ""]
+              "training rows only):", "", markdown_table(log_df), "", "### Modalities", ""]
     lines += [f"- **{m}**: {status}" for m, status in metrics["modalities"].items()] + [""]
     lines += _comparison_section(metrics, figs)
     lines += _stacker_section(metrics, figs)
@@ -304,11 +304,14 @@ def render_report(art: Path, reports: Path) -> Path:
     lines += _umap_section(art, figs)
     lines += _whatif_section(art)
     stages = {k: v for k, v in run_info["timings"].items() if k != "report"}   # its own time lands in run.json
+    peak = run_info.get("peak_memory_mb", {})
     timings = pd.DataFrame({"stage": list(stages) + ["total before the report"],
-                            "seconds": [f"{v:.1f}" for v in stages.values()] + [f"{sum(stages.values()):.1f}"]})
+                            "seconds": [f"{v:.1f}" for v in stages.values()] + [f"{sum(stages.values()):.1f}"],
+                            "peak memory (MB)": [f"{peak[k]:,.0f}" if k in peak else "" for k in stages]
+                            + [f"{max((peak[k] for k in stages if k in peak), default=0):,.0f}"]})
     fits = pd.DataFrame([{"learner": n, "CV fit seconds (all folds)": f"{i['fit_seconds']:.1f}"}
                          for n, i in metrics["learners"].items()])
-    lines += ["## Run time", "", _table(timings), "", _table(fits), "",
+    lines += ["## Run time", "", markdown_table(timings), "", markdown_table(fits), "",
               "## Parameters", "", f"From `{run_info['params_source']}` (seed {run_info['seed']}); "
               f"code {run_info.get('git_commit') or 'not in git'}; packages: "
               + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()) + ".", "",

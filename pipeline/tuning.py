@@ -316,7 +316,8 @@ def work(plan: StudyPlan, storage: Any, wait_seconds: float) -> int:
             break
         except KeyError:                # the driver has not reached this study yet
             if waited > wait_seconds:
-                log.warning("%s: no such study after %.0f s; skipped", plan.name, waited)
+                log.warning("%s: no such study after %.0f s; skipped (does this worker read the same data "
+                            "folder and params.yaml as the run?)", plan.name, waited)
                 return 0
             time.sleep(POLL_SECONDS)
             waited += POLL_SECONDS

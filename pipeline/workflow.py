@@ -274,11 +274,11 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
 
     run_info = {"params": cfg.model_dump(mode="json"), "params_source": params_source, "data_dir": str(data_dir),
                 "data_fingerprint": data_hashes, "seed": cfg.seed, "versions": package_versions(),
-                "git_commit": git_commit(), "timings": timer.timings}
+                "git_commit": git_commit(), "timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(art / "run.json", run_info)
     with timer.stage("report"):
         render_report(art, reports)
-    run_info["timings"] = timer.timings
+    run_info |= {"timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(art / "run.json", run_info)
     return metrics
 

@@ -107,6 +107,7 @@ PARAM_CASES: dict[str, tuple[dict | str, tuple[str, ...]]] = {
                             ("stacked",)),
     "no neighbours": ({"embeddings": {"neighbours": []}}, ("embeddings.neighbours",)),
     "zero neighbours": ({"embeddings": {"neighbours": [0, 10]}}, ("embeddings",)),
+    "zero neighbour components": ({"embeddings": {"neighbour_components": 0}}, ("embeddings.neighbour_components",)),
     "unreachable tuning storage": ({"tuning": {"storage": "postgresql://nobody@127.0.0.1:1/none"}},
                                    ("tuning.storage", "cannot open")),
     "not YAML": ("seed: [1,\n", ("YAML",)),

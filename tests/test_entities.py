@@ -7,6 +7,7 @@ import pytest
 from sklearn.model_selection import KFold
 
 from pipeline.features.entities import Credits, EntityEncoder
+from tests.reference import naive_entity_encoding
 
 SMOOTHING, DECAY = 3.0, 0.7
 
@@ -24,25 +25,7 @@ def _toy(seed: int = 0, n_movies: int = 40, n_names: int = 12) -> tuple[dict[str
 
 
 def _naive(links: pd.DataFrame, y: np.ndarray, fit_movies: np.ndarray, enc_movies: np.ndarray) -> pd.DataFrame:
-    """Per-movie loops over dicts: slow, obviously right."""
-    prior = y[fit_movies].mean()
-    sums, counts = {}, {}
-    for movie in fit_movies:
-        for name in links.loc[links["movie_id"] == movie, "name"]:
-            sums[name] = sums.get(name, 0.0) + y[movie] - prior
-            counts[name] = counts.get(name, 0) + 1
-    out = []
-    for movie in enc_movies:
-        credits = links[links["movie_id"] == movie].sort_values("billing")
-        devs = [sums[n] / (counts[n] + SMOOTHING) if n in sums else 0.0 for n in credits["name"]]
-        w = [DECAY ** (b - 1) for b in credits["billing"]]
-        if not devs:
-            out.append({"mean": np.nan, "max": np.nan, "min": np.nan, "wmean": np.nan, "lead": np.nan, "n_known": 0})
-            continue
-        out.append({"mean": prior + np.mean(devs), "max": prior + max(devs), "min": prior + min(devs),
-                    "wmean": prior + np.dot(w, devs) / sum(w), "lead": prior + devs[0],
-                    "n_known": sum(n in sums for n in credits["name"])})
-    return pd.DataFrame(out)
+    return naive_entity_encoding(links, y, fit_movies, enc_movies, SMOOTHING, DECAY)
 
 
 def _encoder() -> EntityEncoder:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from pipeline.features.neighbours import NeighbourEncoder
 
@@ -28,7 +29,7 @@ def _naive(fit: np.ndarray, y: np.ndarray, query: np.ndarray, k: int) -> np.ndar
 
 def test_transform_equals_naive_loop() -> None:
     blocks, y = _toy()
-    enc = NeighbourEncoder(KS, batch=7).fit({"text": blocks["text"][:40]}, y[:40])
+    enc = NeighbourEncoder(KS).fit({"text": blocks["text"][:40]}, y[:40])
     got = enc.transform({"text": blocks["text"][40:]})
     for k in KS:
         np.testing.assert_allclose(got[f"text_knn{k}"], _naive(blocks["text"][:40], y[:40], blocks["text"][40:], k),
@@ -38,17 +39,30 @@ def test_transform_equals_naive_loop() -> None:
 def test_cross_fitted_row_never_sees_its_own_rating() -> None:
     """Changing one training rating leaves that row's own features unchanged (but moves its neighbours')."""
     blocks, y = _toy()
-    before = NeighbourEncoder(KS, inner_folds=4, random_state=3).fit_transform(blocks, y)
+    before = NeighbourEncoder(KS, inner_folds=4, random_state=3, n_components=3).fit_transform(blocks, y)
     y2 = y.copy()
     y2[11] += 100.0
-    after = NeighbourEncoder(KS, inner_folds=4, random_state=3).fit_transform(blocks, y2)
+    after = NeighbourEncoder(KS, inner_folds=4, random_state=3, n_components=3).fit_transform(blocks, y2)
     np.testing.assert_array_equal(before.iloc[11].to_numpy(), after.iloc[11].to_numpy())
     assert not np.allclose(before.drop(index=11).to_numpy(), after.drop(index=11).to_numpy())
 
 
-def test_save_load_round_trip(tmp_path: Path) -> None:
+def test_projected_search_equals_naive_loop_in_the_pca_space() -> None:
+    """With n_components, similarity is cosine between the PCA scores of the fitted rows' vectors."""
+    from sklearn.decomposition import PCA
+    blocks, y = _toy(dim=8)
+    enc = NeighbourEncoder(KS, n_components=3).fit({"text": blocks["text"][:40]}, y[:40])
+    pca = PCA(3, random_state=0).fit(blocks["text"][:40])
+    got = enc.transform({"text": blocks["text"][40:]})
+    for k in KS:
+        want = _naive(pca.transform(blocks["text"][:40]), y[:40], pca.transform(blocks["text"][40:]), k)
+        np.testing.assert_allclose(got[f"text_knn{k}"], want, rtol=1e-4)
+
+
+@pytest.mark.parametrize("n_components", [None, 3])
+def test_save_load_round_trip(tmp_path: Path, n_components: int | None) -> None:
     blocks, y = _toy()
-    enc = NeighbourEncoder(KS).fit(blocks, y)
+    enc = NeighbourEncoder(KS, n_components=n_components).fit(blocks, y)
     enc.save(tmp_path / "nn.npz")
     loaded = NeighbourEncoder.load(tmp_path / "nn.npz")
     query = {"text": _toy(seed=1)[0]["text"]}

@@ -47,7 +47,9 @@ class HistoryEncoder:
             per_year["cum_n"] = grouped["n"].cumsum().astype(np.float64)
             per_year["cum_dev"] = grouped["dev"].cumsum()
             per_year["first_year"] = grouped["year"].transform("min")
-            self.tables_[kind] = per_year[["name", "year", "cum_n", "cum_dev", "first_year"]]
+            # sorted by year once here, as merge_asof wants it, not at every transform
+            self.tables_[kind] = (per_year[["name", "year", "cum_n", "cum_dev", "first_year"]]
+                                  .sort_values("year", kind="stable", ignore_index=True))
         return self
 
     def transform(self, credits: dict[str, Credits], years: np.ndarray) -> pd.DataFrame:
@@ -56,8 +58,7 @@ class HistoryEncoder:
     def _aggregate(self, kind: str, credits: Credits, years: np.ndarray) -> pd.DataFrame:
         n_rows = credits.matrix.shape[0]
         long = _long(credits, years).sort_values("year", kind="stable")
-        table = self.tables_[kind].sort_values("year", kind="stable")
-        hit = pd.merge_asof(long, table, on="year", by="name", allow_exact_matches=False)
+        hit = pd.merge_asof(long, self.tables_[kind], on="year", by="name", allow_exact_matches=False)
         prior_n = hit["cum_n"].fillna(0.0).to_numpy()
         dev = (hit["cum_dev"].fillna(0.0) / (prior_n + self.smoothing)).to_numpy()
         career = np.where(prior_n > 0, hit["year"] - hit["first_year"], 0.0)
