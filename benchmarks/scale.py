@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import subprocess
 import sys
@@ -53,6 +54,11 @@ TEXT_DIM = 384
 CAST_EXTRA = 29         # 2 + Binomial(29, 0.4) actors: 13.6 on average, about 15 credits with crew and studios
 
 
+def resident_mb() -> float:
+    """This process's resident memory now (the peak of a stage includes what was resident before it)."""
+    return int(re.search(r"VmRSS:\s+(\d+) kB", Path("/proc/self/status").read_text()).group(1)) / 1024
+
+
 class Stages:
     """Seconds and peak memory of named stages, printed as a table."""
 
@@ -61,10 +67,11 @@ class Stages:
 
     @contextmanager
     def __call__(self, n: int, stage: str) -> Iterator[None]:
+        before = resident_mb()
         reset_peak_memory()
         start = time.perf_counter()
         yield
-        self.add(n, stage, time.perf_counter() - start, peak_memory_mb())
+        self.add(n, stage, time.perf_counter() - start, peak_memory_mb(), f"{before:,.0f} MB resident before")
 
     def add(self, n: int, stage: str, seconds: float, peak_mb: float | None, note: str = "") -> None:
         self.rows.append({"movies": f"{n:,}", "stage": stage, "seconds": f"{seconds:.2f}",
@@ -88,8 +95,9 @@ def features(folder: Path, n: int, cfg, cache: Path, stages: Stages) -> dict:
         HistoryEncoder(e.kinds, e.smoothing, e.billing_decay).fit(train.credits, years, y).transform(
             train.credits, years)
     with stages(n, "neighbours (cross-fitted)"):
-        NeighbourEncoder(cfg.embeddings.neighbours, e.inner_folds, cfg.seed).fit_transform(
-            {"text": train.blocks["text"]}, y)
+        emb = cfg.embeddings
+        NeighbourEncoder(emb.neighbours, e.inner_folds, cfg.seed, emb.neighbour_components, emb.neighbour_exact_max,
+                         emb.neighbour_nprobe).fit_transform({"text": train.blocks["text"]}, y)
     return {"raw": raw, "train": train, "y": y, "credits": credits}
 
 
@@ -169,7 +177,7 @@ def main() -> None:
             generated = stages.rows[-1]
             built = features(folder, n, cfg, out / "cache", stages)
             generated["note"] = (f"{built['credits']:,} credits ({built['credits'] / n:.1f} per movie), "
-                                 f"{len(built['y']):,} training movies")
+                                 f"{len(built['y']):,} training movies, 2 x {TEXT_DIM}-d text vectors")
             print(f"{n:>9,} movies: {generated['note']}", flush=True)
             if args.naive:
                 naive(n, cfg, built["train"], built["y"], stages)

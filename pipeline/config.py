@@ -67,6 +67,8 @@ class EmbeddingConfig(Section):
     health_max_mean_cosine: float = Field(gt=0.0, le=1.0)
     neighbours: tuple[int, ...] = Field(min_length=1)
     neighbour_components: int | None = Field(ge=1)   # PCA space of the neighbour search; null: full vectors
+    neighbour_exact_max: int | None = Field(ge=1)    # above this many fitted movies: inverted-file search
+    neighbour_nprobe: int = Field(ge=1)              # inverted lists scanned per query
 
     @model_validator(mode="after")
     def _neighbours_positive(self) -> "EmbeddingConfig":

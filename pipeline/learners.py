@@ -191,7 +191,8 @@ class Learner:
             if y is not None:
                 emb = self.cfg.embeddings
                 self.neighbours_ = NeighbourEncoder(emb.neighbours, self.cfg.entities.inner_folds, self.cfg.seed,
-                                                    emb.neighbour_components)
+                                                    emb.neighbour_components, emb.neighbour_exact_max,
+                                                    emb.neighbour_nprobe)
                 parts.append(self.neighbours_.fit_transform(self._embeddings(frame), y))
             else:
                 parts.append(self.neighbours_.transform(self._embeddings(frame)))
@@ -262,8 +263,10 @@ class Learner:
             learner.words_ = TfidfSvdVectorizer()
             learner.words_.pipeline_ = skops_load(folder / "words.skops")
         if (folder / "neighbours.npz").exists():
-            learner.neighbours_ = NeighbourEncoder.load(folder / "neighbours.npz", inner_folds=e.inner_folds,
-                                                        random_state=cfg.seed)
+            emb = cfg.embeddings
+            learner.neighbours_ = NeighbourEncoder.load(
+                folder / "neighbours.npz", inner_folds=e.inner_folds, random_state=cfg.seed,
+                n_components=emb.neighbour_components, exact_max=emb.neighbour_exact_max, nprobe=emb.neighbour_nprobe)
         return learner
 
 

@@ -59,12 +59,32 @@ def test_projected_search_equals_naive_loop_in_the_pca_space() -> None:
         np.testing.assert_allclose(got[f"text_knn{k}"], want, rtol=1e-4)
 
 
-@pytest.mark.parametrize("n_components", [None, 3])
-def test_save_load_round_trip(tmp_path: Path, n_components: int | None) -> None:
+@pytest.mark.parametrize("n_components, exact_max", [(None, None), (3, 20)])
+def test_save_load_round_trip(tmp_path: Path, n_components: int | None, exact_max: int | None) -> None:
     blocks, y = _toy()
-    enc = NeighbourEncoder(KS, n_components=n_components).fit(blocks, y)
+    enc = NeighbourEncoder(KS, n_components=n_components, exact_max=exact_max, nprobe=2).fit(blocks, y)
     enc.save(tmp_path / "nn.npz")
-    loaded = NeighbourEncoder.load(tmp_path / "nn.npz")
+    loaded = NeighbourEncoder.load(tmp_path / "nn.npz", nprobe=2)
     query = {"text": _toy(seed=1)[0]["text"]}
     assert loaded.ks == KS
     np.testing.assert_array_equal(enc.transform(query).to_numpy(), loaded.transform(query).to_numpy())
+
+
+def test_inverted_lists_find_most_true_neighbours_and_stay_leak_free() -> None:
+    """Above exact_max, the bucketed search recovers nearly all exact neighbours of clustered vectors, its
+    centroids survive a save/load, and a row's cross-fitted features still ignore its own rating."""
+    rng = np.random.default_rng(4)
+    centres = rng.normal(size=(12, 16))
+    vectors = centres[rng.integers(0, 12, 3000)] + 0.3 * rng.normal(size=(3000, 16))
+    y = rng.normal(3.0, 0.5, 3000)
+    exact = NeighbourEncoder(KS).fit({"text": vectors[:2500]}, y[:2500])
+    bucketed = NeighbourEncoder(KS, exact_max=1000, nprobe=16).fit({"text": vectors[:2500]}, y[:2500])
+    assert exact.centroids_["text"] is None and len(bucketed.centroids_["text"]) == 200    # 4 * sqrt(2500)
+    want, got = (e.transform({"text": vectors[2500:]}) for e in (exact, bucketed))
+    assert np.mean(np.isclose(want["text_knn7"], got["text_knn7"])) > 0.95      # 16 of 200 lists scanned
+    assert np.abs(want["text_knn7"] - got["text_knn7"]).mean() < 0.005
+    before = NeighbourEncoder(KS, inner_folds=3, exact_max=1000, nprobe=8).fit_transform({"text": vectors}, y)
+    y2 = y.copy()
+    y2[5] += 100.0
+    after = NeighbourEncoder(KS, inner_folds=3, exact_max=1000, nprobe=8).fit_transform({"text": vectors}, y2)
+    np.testing.assert_array_equal(before.iloc[5].to_numpy(), after.iloc[5].to_numpy())

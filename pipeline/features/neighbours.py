@@ -9,8 +9,13 @@ features come from the other inner folds only, so its own rating never enters th
 Similarity is cosine in a PCA space of each block (`embeddings.neighbour_components`
 components; null: the full vectors). The projection is fitted once on the fitted rows' vectors,
 which carry no rating, so sharing it across the inner folds leaks nothing. The search is faiss's
-exact inner-product k-NN: BLAS products with a heap per query, where a full argpartition of
-every similarity row dominated the run (issue 6's profile: 52% of a 50k-movie run).
+exact inner-product k-NN (BLAS products with a heap per query; a full argpartition of every
+similarity row was 52% of a 50k-movie run) up to `embeddings.neighbour_exact_max` fitted movies.
+Above that, exact search costs fitted x queried similarities (quadratic in the catalogue), so
+it goes through an inverted-file index: the fitted vectors are bucketed by the nearest of
+4*sqrt(n) spherical k-means centroids (trained once, seeded, on the label-free vectors), and a
+query scans the `embeddings.neighbour_nprobe` nearest buckets only: approximate, but a fixed
+small share of the catalogue per query.
 """
 from __future__ import annotations
 
@@ -37,10 +42,38 @@ def _projection(vectors: np.ndarray, n_components: int | None, seed: int) -> tup
     return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
 
 
-def _search(query: np.ndarray, fitted: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Similarities and positions of the k most similar fitted rows (unit vectors), most similar first."""
+LISTS_PER_SQRT = 4      # inverted lists per sqrt(fitted movies): faiss's guideline is 4 to 16
+
+
+def _centroids(vectors: np.ndarray, exact_max: int | None, seed: int) -> np.ndarray | None:
+    """Spherical k-means centroids bucketing the fitted vectors, or None where exact search is cheap."""
+    if exact_max is None or len(vectors) <= exact_max:
+        return None
     import faiss
-    sims, idx = faiss.knn(query, fitted, k, metric=faiss.METRIC_INNER_PRODUCT)
+    kmeans = faiss.Kmeans(vectors.shape[1], int(LISTS_PER_SQRT * np.sqrt(len(vectors))), niter=20, seed=seed,
+                          spherical=True, verbose=False)
+    kmeans.train(vectors)
+    return kmeans.centroids
+
+
+def _search(query: np.ndarray, fitted: np.ndarray, k: int, centroids: np.ndarray | None = None,
+            nprobe: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities and positions of the k most similar fitted rows (unit vectors), most similar first:
+    exact, or through the inverted lists of `centroids` (a query whose probed lists hold fewer than k
+    movies is answered exactly)."""
+    import faiss
+    if centroids is None:
+        sims, idx = faiss.knn(query, fitted, k, metric=faiss.METRIC_INNER_PRODUCT)
+        return sims.astype(np.float64), idx
+    quantizer = faiss.IndexFlatIP(fitted.shape[1])
+    quantizer.add(centroids)
+    index = faiss.IndexIVFFlat(quantizer, fitted.shape[1], len(centroids), faiss.METRIC_INNER_PRODUCT)
+    index.add(fitted)
+    index.nprobe = nprobe
+    sims, idx = index.search(query, k)
+    short = np.flatnonzero((idx < 0).any(axis=1))
+    if len(short):
+        sims[short], idx[short] = faiss.knn(query[short], fitted, k, metric=faiss.METRIC_INNER_PRODUCT)
     return sims.astype(np.float64), idx
 
 
@@ -56,11 +89,13 @@ def _columns(name: str, sims: np.ndarray, ratings: np.ndarray, ks: tuple[int, ..
 
 class NeighbourEncoder:
     def __init__(self, ks: tuple[int, ...] = (10, 50), inner_folds: int = 5, random_state: int = 0,
-                 n_components: int | None = None):
+                 n_components: int | None = None, exact_max: int | None = None, nprobe: int = 32):
         self.ks = tuple(ks)
         self.inner_folds = inner_folds
         self.random_state = random_state
         self.n_components = n_components
+        self.exact_max = exact_max          # None: always exact
+        self.nprobe = nprobe
 
     def _space(self, name: str, vectors: np.ndarray) -> np.ndarray:
         projection = self.projection_[name]
@@ -72,13 +107,17 @@ class NeighbourEncoder:
     def fit(self, blocks: dict[str, np.ndarray], y: np.ndarray) -> "NeighbourEncoder":
         self.projection_ = {name: _projection(v, self.n_components, self.random_state) for name, v in blocks.items()}
         self.vectors_ = {name: self._space(name, v) for name, v in blocks.items()}
+        self.centroids_ = {name: _centroids(v, self.exact_max, self.random_state) for name, v in self.vectors_.items()}
         self.y_ = np.asarray(y, dtype=np.float64)
         return self
+
+    def _neighbours(self, name: str, query: np.ndarray, fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return _search(query, fitted, min(max(self.ks), len(fitted)), self.centroids_[name], self.nprobe)
 
     def transform(self, blocks: dict[str, np.ndarray]) -> pd.DataFrame:
         columns = {}
         for name, fitted in self.vectors_.items():
-            sims, idx = _search(self._space(name, blocks[name]), fitted, min(max(self.ks), len(self.y_)))
+            sims, idx = self._neighbours(name, self._space(name, blocks[name]), fitted)
             columns |= _columns(name, sims, self.y_[idx], self.ks)
         return pd.DataFrame(columns)
 
@@ -90,7 +129,7 @@ class NeighbourEncoder:
         kfold = KFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
         for fit_pos, enc_pos in kfold.split(np.arange(n)):
             for name, vectors in self.vectors_.items():
-                sims, idx = _search(vectors[enc_pos], vectors[fit_pos], min(max(self.ks), len(fit_pos)))
+                sims, idx = self._neighbours(name, vectors[enc_pos], vectors[fit_pos])
                 for col, values in _columns(name, sims, self.y_[fit_pos][idx], self.ks).items():
                     columns.setdefault(col, np.empty(n))[enc_pos] = values
         return pd.DataFrame(columns)
@@ -101,6 +140,8 @@ class NeighbourEncoder:
             arrays[f"vectors__{name}"] = vectors
             if self.projection_[name] is not None:
                 arrays[f"mean__{name}"], arrays[f"components__{name}"] = self.projection_[name]
+            if self.centroids_[name] is not None:
+                arrays[f"centroids__{name}"] = self.centroids_[name]
         np.savez(path, **arrays)
 
     @classmethod
@@ -112,4 +153,6 @@ class NeighbourEncoder:
             enc.vectors_ = {name: z[f"vectors__{name}"] for name in names}
             enc.projection_ = {name: (z[f"mean__{name}"], z[f"components__{name}"]) if f"mean__{name}" in z.files
                                else None for name in names}
+            enc.centroids_ = {name: z[f"centroids__{name}"] if f"centroids__{name}" in z.files else None
+                              for name in names}
         return enc
