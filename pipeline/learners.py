@@ -153,7 +153,7 @@ class Learner:
     def _sparse_design(self) -> SparseDesign:
         e = self.cfg.entities
         return SparseDesign(self.spec.blocks, e.kinds, e.billing_decay, int(self.params["max_words"]),
-                            int(self.params["n_knots"]), self.cfg.seed)
+                            int(self.params["n_knots"]), self.cfg.seed, self.params.get("n_components"))
 
     def sparse_features(self, frame: MovieFrame, fitting: bool = False) -> Sparse:
         if fitting:

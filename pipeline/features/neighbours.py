@@ -20,6 +20,7 @@ small share of the catalogue per query.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -56,20 +57,25 @@ def _centroids(vectors: np.ndarray, exact_max: int | None, seed: int) -> np.ndar
     return kmeans.centroids
 
 
-def _search(query: np.ndarray, fitted: np.ndarray, k: int, centroids: np.ndarray | None = None,
-            nprobe: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Similarities and positions of the k most similar fitted rows (unit vectors), most similar first:
-    exact, or through the inverted lists of `centroids` (a query whose probed lists hold fewer than k
-    movies is answered exactly)."""
+def _inverted_lists(fitted: np.ndarray, centroids: np.ndarray, nprobe: int) -> Any:
+    """A faiss index of the fitted rows bucketed by their nearest centroid."""
     import faiss
-    if centroids is None:
-        sims, idx = faiss.knn(query, fitted, k, metric=faiss.METRIC_INNER_PRODUCT)
-        return sims.astype(np.float64), idx
     quantizer = faiss.IndexFlatIP(fitted.shape[1])
     quantizer.add(centroids)
     index = faiss.IndexIVFFlat(quantizer, fitted.shape[1], len(centroids), faiss.METRIC_INNER_PRODUCT)
     index.add(fitted)
     index.nprobe = nprobe
+    return index
+
+
+def _search(query: np.ndarray, fitted: np.ndarray, k: int, index: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Similarities and positions of the k most similar fitted rows (unit vectors), most similar first:
+    exact, or through the inverted lists of `index` (a query whose probed lists hold fewer than k movies
+    is answered exactly)."""
+    import faiss
+    if index is None:
+        sims, idx = faiss.knn(query, fitted, k, metric=faiss.METRIC_INNER_PRODUCT)
+        return sims.astype(np.float64), idx
     sims, idx = index.search(query, k)
     short = np.flatnonzero((idx < 0).any(axis=1))
     if len(short):
@@ -105,19 +111,27 @@ class NeighbourEncoder:
         return _unit((np.asarray(vectors, dtype=np.float32) - mean) @ components.T)
 
     def fit(self, blocks: dict[str, np.ndarray], y: np.ndarray) -> "NeighbourEncoder":
+        self.__dict__.pop("indexes_", None)
         self.projection_ = {name: _projection(v, self.n_components, self.random_state) for name, v in blocks.items()}
         self.vectors_ = {name: self._space(name, v) for name, v in blocks.items()}
         self.centroids_ = {name: _centroids(v, self.exact_max, self.random_state) for name, v in self.vectors_.items()}
         self.y_ = np.asarray(y, dtype=np.float64)
         return self
 
-    def _neighbours(self, name: str, query: np.ndarray, fitted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return _search(query, fitted, min(max(self.ks), len(fitted)), self.centroids_[name], self.nprobe)
+    def _neighbours(self, name: str, query: np.ndarray, fitted: np.ndarray,
+                    index: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        centroids = self.centroids_[name]
+        if index is None and centroids is not None:
+            index = _inverted_lists(fitted, centroids, self.nprobe)
+        return _search(query, fitted, min(max(self.ks), len(fitted)), index)
 
     def transform(self, blocks: dict[str, np.ndarray]) -> pd.DataFrame:
+        if not hasattr(self, "indexes_"):    # built once per fitted encoder: every later call (one movie) reuses it
+            self.indexes_ = {name: None if c is None else _inverted_lists(self.vectors_[name], c, self.nprobe)
+                             for name, c in self.centroids_.items()}
         columns = {}
         for name, fitted in self.vectors_.items():
-            sims, idx = self._neighbours(name, self._space(name, blocks[name]), fitted)
+            sims, idx = self._neighbours(name, self._space(name, blocks[name]), fitted, self.indexes_[name])
             columns |= _columns(name, sims, self.y_[idx], self.ks)
         return pd.DataFrame(columns)
 

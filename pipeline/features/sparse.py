@@ -53,9 +53,10 @@ def _dense_csr(block: np.ndarray) -> sp.csr_matrix:
 
 class SparseDesign:
     def __init__(self, blocks: tuple[str, ...], kinds: tuple[str, ...], billing_decay: float,
-                 max_words: int, n_knots: int, seed: int):
+                 max_words: int, n_knots: int, seed: int, n_components: int | None = None):
         self.blocks, self.kinds, self.billing_decay = blocks, kinds, billing_decay
         self.max_words, self.n_knots, self.seed = max_words, n_knots, seed
+        self.n_components = n_components     # PCA of each embedding block; None: the vectors as they are
 
     def fit(self, frame: MovieFrame) -> "SparseDesign":
         from sklearn.preprocessing import SplineTransformer, StandardScaler
@@ -69,7 +70,22 @@ class SparseDesign:
                 frame.credits[kind].matrix.getnnz(axis=0)) > 0] for kind in self.kinds}
         if "words" in self.blocks:
             self.tfidf_ = _tfidf(max_features=self.max_words).fit(frame.texts)
+        self.pca_ = {}
+        if self.n_components is not None:
+            from sklearn.decomposition import PCA
+            for block in self._embedding_blocks(frame):
+                vectors = frame.blocks[block]
+                self.pca_[block] = PCA(min(self.n_components, *vectors.shape), random_state=self.seed).fit(vectors)
         return self._name_columns()
+
+    def _embedding_blocks(self, frame: MovieFrame) -> list[str]:
+        return [b for b in ("text", "image") if b in self.blocks and b in frame.blocks]
+
+    def _vectors(self, frame: MovieFrame, block: str) -> tuple[np.ndarray, str]:
+        """A block's vectors for the design (PCA scores when fitted with n_components) and their prefix."""
+        if block in self.pca_:
+            return self.pca_[block].transform(frame.blocks[block]).astype(np.float32), f"{block}_pc"
+        return frame.blocks[block], f"{block}_"
 
     def _name_columns(self) -> "SparseDesign":
         """Names of the vocabulary columns, built once (per call they cost more than a one-movie predict)."""
@@ -94,10 +110,10 @@ class SparseDesign:
         if "words" in self.blocks:
             parts.append(self.tfidf_.transform(frame.texts))
             columns += self.names_["words"]
-        for block in ("text", "image"):
-            if block in self.blocks and block in frame.blocks:
-                parts.append(_dense_csr(frame.blocks[block]))
-                columns += [f"{block}_{i + 1}" for i in range(frame.blocks[block].shape[1])]
+        for block in self._embedding_blocks(frame):
+            vectors, prefix = self._vectors(frame, block)
+            parts.append(_dense_csr(vectors))
+            columns += [f"{prefix}{i + 1}" for i in range(vectors.shape[1])]
         return Sparse(sp.hstack(parts, format="csr", dtype=np.float64), columns)
 
     def _credits(self, frame: MovieFrame, kind: str) -> sp.csr_matrix:
@@ -112,6 +128,8 @@ class SparseDesign:
         if "tabular" in self.blocks:
             dump(self.spline_, folder / "spline.skops")
             dump(self.scaler_, folder / "scaler.skops")
+        for block, pca in self.pca_.items():
+            dump(pca, folder / f"design_pca_{block}.skops")
         tables = {k: pd.DataFrame({"name": v}) for k, v in getattr(self, "vocab_", {}).items()}
         if "words" in self.blocks:        # as arrays: skops takes ~25 s for a 40k-entry vocabulary dict
             terms = self.tfidf_.get_feature_names_out().astype(object)
@@ -121,6 +139,8 @@ class SparseDesign:
     def load(self, folder: Path, load: Callable[[Path], Any]) -> "SparseDesign":
         if "tabular" in self.blocks:
             self.spline_, self.scaler_ = load(folder / "spline.skops"), load(folder / "scaler.skops")
+        self.pca_ = {path.stem.removeprefix("design_pca_"): load(path)
+                     for path in sorted(folder.glob("design_pca_*.skops"))}
         _, tables = load_tables(folder / "vocab.npz")
         if "entities" in self.blocks:
             self.vocab_ = {k: tables[k]["name"].to_numpy(object) for k in self.kinds}
