@@ -4,7 +4,9 @@ For every credited entity, only fitted movies released in strictly earlier years
 number (prior films), the years since the entity's first such film, and their shrunken mean
 rating deviation. A movie's own rating, and those of its own year and later, never reach its
 features, so the encoder needs no cross-fitting, and training rows see the same kind of
-history a future movie will: its past. Lookups are one `merge_asof` per kind (no loops).
+history a future movie will: its past. Lookups are one binary search per credit over a key
+sorted once at fit (entity code, year): no loops, and no pass over the fitted table per call,
+so one movie costs microseconds however large the catalogue.
 """
 from __future__ import annotations
 
@@ -23,6 +25,9 @@ def _long(credits: Credits, years: np.ndarray) -> pd.DataFrame:
     rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
     return pd.DataFrame({"row": rows, "name": credits.names[m.indices].astype(str), "billing": m.data,
                          "year": years[rows].astype(np.int64)})
+
+
+YEAR_SPAN = 1 << 16    # (name code, year) as one sortable integer: code * YEAR_SPAN + year (years < 65536)
 
 
 class HistoryEncoder:
@@ -47,23 +52,42 @@ class HistoryEncoder:
             per_year["cum_n"] = grouped["n"].cumsum().astype(np.float64)
             per_year["cum_dev"] = grouped["dev"].cumsum()
             per_year["first_year"] = grouped["year"].transform("min")
-            # sorted by year once here, as merge_asof wants it, not at every transform
-            self.tables_[kind] = (per_year[["name", "year", "cum_n", "cum_dev", "first_year"]]
-                                  .sort_values("year", kind="stable", ignore_index=True))
+            self.tables_[kind] = per_year[["name", "year", "cum_n", "cum_dev", "first_year"]]
+        return self._index()
+
+    def _index(self) -> "HistoryEncoder":
+        """Per kind, the fitted names and the sorted (name code, year) key the lookups search."""
+        self.keys_ = {}
+        for kind, table in self.tables_.items():
+            names, codes = np.unique(table["name"].to_numpy(str), return_inverse=True)
+            keys = codes.astype(np.int64) * YEAR_SPAN + table["year"].to_numpy(np.int64)
+            order = np.argsort(keys, kind="stable")          # already sorted unless pandas orders names otherwise
+            self.tables_[kind] = table.iloc[order].reset_index(drop=True)
+            self.keys_[kind] = (pd.Index(names), keys[order])
         return self
 
     def transform(self, credits: dict[str, Credits], years: np.ndarray) -> pd.DataFrame:
         return pd.concat([self._aggregate(kind, credits[kind], np.asarray(years)) for kind in self.kinds], axis=1)
 
     def _aggregate(self, kind: str, credits: Credits, years: np.ndarray) -> pd.DataFrame:
-        n_rows = credits.matrix.shape[0]
-        long = _long(credits, years).sort_values("year", kind="stable")
-        hit = pd.merge_asof(long, self.tables_[kind], on="year", by="name", allow_exact_matches=False)
-        prior_n = hit["cum_n"].fillna(0.0).to_numpy()
-        dev = (hit["cum_dev"].fillna(0.0) / (prior_n + self.smoothing)).to_numpy()
-        career = np.where(prior_n > 0, hit["year"] - hit["first_year"], 0.0)
-        weight = self.billing_decay ** (hit["billing"].to_numpy() - 1.0)
-        rows = hit["row"].to_numpy()
+        n_rows, m = credits.matrix.shape[0], credits.matrix
+        rows = np.repeat(np.arange(n_rows), np.diff(m.indptr))
+        names, keys = self.keys_[kind]
+        codes = names.get_indexer(credits.names.astype(str))[m.indices]          # -1: never in a fitted movie
+        # the last fitted (name, year) strictly before the movie's year: searchsorted finds the first key >= ours
+        wanted = codes * YEAR_SPAN + years[rows].astype(np.int64)
+        pos = np.searchsorted(keys, wanted, side="left") - 1
+        hit = (codes >= 0) & (pos >= 0) & (keys[np.maximum(pos, 0)] // YEAR_SPAN == codes)
+        table = self.tables_[kind]
+        at = np.where(hit, pos, 0)
+
+        def fitted(column: str) -> np.ndarray:
+            return np.where(hit, table[column].to_numpy(np.float64)[at], 0.0)
+
+        prior_n = fitted("cum_n")
+        dev = fitted("cum_dev") / (prior_n + self.smoothing)
+        career = np.where(prior_n > 0, years[rows] - fitted("first_year"), 0.0)
+        weight = self.billing_decay ** (m.data - 1.0)
         count = np.bincount(rows, minlength=n_rows).astype(np.float64)
         wsum = np.bincount(rows, weights=weight, minlength=n_rows)
         has = count > 0
@@ -75,8 +99,7 @@ class HistoryEncoder:
 
         max_films = np.full(n_rows, np.nan)
         if len(rows):
-            grouped = pd.Series(prior_n).groupby(rows).max()
-            max_films[grouped.index.to_numpy()] = grouped.to_numpy()
+            max_films[has] = np.maximum.reduceat(prior_n, m.indptr[:-1][has])
         return pd.DataFrame({
             f"{kind}_hist_mean": per_row(dev) + self.prior_,
             f"{kind}_hist_wmean": per_row(dev, weight) + self.prior_,
@@ -93,4 +116,4 @@ class HistoryEncoder:
         enc = cls(**params)
         scalars, tables = load_tables(path)
         enc.prior_, enc.tables_ = scalars["prior"], {k: tables[k] for k in enc.kinds}
-        return enc
+        return enc._index()
