@@ -24,7 +24,6 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,7 +38,8 @@ from pipeline.learners import REGISTRY, make_learner
 
 log = logging.getLogger(__name__)
 FINISHED = ("COMPLETE", "PRUNED")
-ROUND, SLOT, PARAMS, WORKER, CLOSED = "round", "slot", "params", "worker", "closed"   # trial and study attributes
+ROUND, SLOT, WORKER = "round", "slot", "worker"      # trial attributes
+PLAN, CLOSED = "plan of round ", "closed"            # study attributes
 PRUNE_AFTER = 3        # completed earlier-round trials a pruning decision needs
 POLL_SECONDS = 0.5     # how often a process waiting on others looks at the storage again
 Space = Callable[[Any], dict[str, Any]]
@@ -87,12 +87,18 @@ def _database(url: str, attempts: int = 5) -> Any:
     for attempt in range(attempts):
         try:
             return optuna.storages.get_storage(url)
-        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError):
-            if attempt == attempts - 1:
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError) as exc:
+            racing = (isinstance(exc, (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError))
+                      or "deadlock" in str(exc))
+            if racing and attempt < attempts - 1:
+                time.sleep(1.0 + attempt)
+                continue
+            if racing:
                 raise
-            time.sleep(1.0 + attempt)
-        except (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ArgumentError, ImportError) as exc:
-            shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+            try:
+                shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
+            except sqlalchemy.exc.ArgumentError:
+                shown = "it"            # not even a URL
             reason = str(exc).strip().splitlines()[0]
             raise InputError("params.yaml", f"parameter 'tuning.storage': cannot open {shown}: {reason}") from None
 
@@ -175,27 +181,68 @@ def _slot(trial: Any) -> tuple[int, int]:
     return trial.user_attrs.get(ROUND, -1), trial.user_attrs.get(SLOT, trial.number)
 
 
-def _enqueue(study: Any, params: dict[str, Any], round_no: int, slot: int) -> None:
-    study.enqueue_trial(params, user_attrs={ROUND: round_no, SLOT: slot, PARAMS: params})
+def _plans(study: Any) -> dict[int, list[dict[str, Any]]]:
+    """The planned rounds: round number -> each slot's parameters (a study attribute per round)."""
+    return {int(key.removeprefix(PLAN)): params for key, params in study.user_attrs.items() if key.startswith(PLAN)}
 
 
-def _plan_round(study: Any, plan: StudyPlan, trials: list, size: int, seed: int) -> None:
-    """Enqueue the next round: the defaults and seeded draws first, then TPE on the earlier rounds."""
+@dataclass
+class _Slots:
+    """The study's trials by planned (round, slot): what is finished, queued and running."""
+    planned: list[tuple[int, int]]
+    finished: dict[tuple[int, int], Any]
+    waiting: list[Any]
+    running: list[Any]
+
+    @classmethod
+    def read(cls, study: Any, plans: dict[int, list[dict[str, Any]]]) -> "_Slots":
+        planned = [(r, s) for r in sorted(plans) for s in range(len(plans[r]))]
+        finished: dict[tuple[int, int], Any] = {}
+        waiting, running = [], []
+        for t in sorted(study.get_trials(deepcopy=False), key=lambda t: t.number):
+            if t.state.name in FINISHED:
+                finished.setdefault(_slot(t), t)
+            elif t.state.name == "WAITING":
+                waiting.append(t)
+            elif t.state.name == "RUNNING":
+                running.append(t)
+        return cls(planned, finished, waiting, running)
+
+    def missing(self) -> list[tuple[int, int]]:
+        """Planned slots with no trial finished, queued or running (their trial failed or its process died)."""
+        busy = {_slot(t) for t in self.waiting + self.running}
+        return [slot for slot in self.planned if slot not in self.finished and slot not in busy]
+
+    def done(self) -> int:
+        return sum(slot in self.finished for slot in self.planned)
+
+    def active(self) -> bool:
+        return bool(self.waiting or self.running)
+
+
+def _plan_round(study: Any, plan: StudyPlan, slots: _Slots, size: int, seed: int) -> None:
+    """Plan the next round (recorded as one study attribute, then queued): the first is the params.yaml
+    defaults and seeded draws, later ones TPE seeded by the round and fed only the earlier rounds."""
     import optuna
-    round_no = 1 + max((_slot(t)[0] for t in trials), default=-1)
+    round_no = 1 + max((r for r, _ in slots.planned), default=-1)
     tpe = optuna.samplers.TPESampler(seed=int(np.random.SeedSequence([seed, round_no]).generate_state(1)[0]))
     planner = optuna.create_study(direction="minimize", sampler=tpe)
-    for t in sorted((t for t in trials if t.state.name in FINISHED), key=_slot):
-        planner.add_trial(_in_space(t))
+    for slot in sorted(slots.finished):
+        planner.add_trial(_in_space(slots.finished[slot]))
+    params = []
     for slot in range(size):
-        if round_no == 0 and slot == 0:
-            params = plan.defaults
-        else:
-            asked = planner.ask()
-            plan.space(asked)
-            params = asked.params
-        _enqueue(study, params, round_no, slot)
+        asked = planner.ask()
+        plan.space(asked)
+        defaults = {k: v for k, v in plan.defaults.items() if k in asked.params}
+        params.append(asked.params | defaults if round_no == 0 and slot == 0 else asked.params)
+    study.set_user_attr(f"{PLAN}{round_no}", params)
+    for slot, values in enumerate(params):
+        _enqueue(study, values, round_no, slot)
     log.info("%s: round %d planned (%d trials)", study.study_name, round_no, size)
+
+
+def _enqueue(study: Any, params: dict[str, Any], round_no: int, slot: int) -> None:
+    study.enqueue_trial(params, user_attrs={ROUND: round_no, SLOT: slot})
 
 
 def _in_space(trial: Any) -> Any:
@@ -208,62 +255,65 @@ def _in_space(trial: Any) -> Any:
         distributions={k: trial.distributions[k] for k in kept}, intermediate_values=trial.intermediate_values)
 
 
-def _alive(worker: str | None) -> bool:
-    """Whether the process that claimed a trial may still run it (unknowable for other hosts: yes)."""
-    if worker is None:
-        return True
-    host, _, pid = worker.rpartition(":")
-    if host != socket.gethostname():
-        return True
+def _process_start(pid: int | str) -> str | None:
+    """When a process started (clock ticks since boot, from /proc), or None if there is no such process."""
     try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _requeue(study: Any, storage: Any, study_id: int, trial: Any) -> None:
-    """Fail a trial whose process is gone and queue its parameters again in the same round and slot."""
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
+
+
+def _alive(worker: str | None) -> bool:
+    """Whether the process that claimed a trial may still run it: on this host, the same pid started at
+    the same time (a reused pid is another process); on other hosts unknowable, so yes."""
+    if worker is None or not Path("/proc/self/stat").exists():
+        return True                     # no /proc (not Linux): only tuning.stale_seconds tells
+    host, pid, started = worker.rsplit(":", 2)
+    return host != socket.gethostname() or _process_start(pid) == started
+
+
+def _fail(storage: Any, study_id: int, trial: Any) -> None:
+    """Withdraw a trial (FAIL); the driver queues its slot again."""
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
     try:
         storage.set_trial_state_values(storage.get_trial_id_from_study_id_trial_number(study_id, trial.number),
                                        TrialState.FAIL)
     except UpdateFinishedTrialError:
-        return                          # it finished after all
-    _enqueue(study, trial.user_attrs[PARAMS], *_slot(trial))
-    log.info("%s trial %d re-queued (its process is gone)", study.study_name, trial.number)
+        pass                            # it finished after all
 
 
-def _requeue_stale(study: Any, storage: Any, study_id: int, trials: list, stale_seconds: float) -> None:
-    now = datetime.now()
-    for t in trials:
-        if t.state.name == "RUNNING" and PARAMS in t.user_attrs and (
-                not _alive(t.user_attrs.get(WORKER)) or (now - t.datetime_start).total_seconds() > stale_seconds):
-            _requeue(study, storage, study_id, t)
-
-
-def _claim_and_evaluate(study: Any, storage: Any, study_id: int, trials: list, plan: StudyPlan) -> bool:
+def _claim_and_evaluate(study: Any, storage: Any, study_id: int, slots: _Slots, plan: StudyPlan) -> bool:
     """Run one waiting trial if this process wins it (an atomic WAITING -> RUNNING); whether it did."""
     import optuna
+    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
-    for waiting in (t for t in trials if t.state.name == "WAITING"):
+    for waiting in slots.waiting:
         trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, waiting.number)
-        if not storage.set_trial_state_values(trial_id, TrialState.RUNNING):
-            continue                    # another process took it
-        trial = optuna.Trial(study, trial_id)
-        trial.set_user_attr(WORKER, f"{socket.gethostname()}:{os.getpid()}")
         try:
+            if not storage.set_trial_state_values(trial_id, TrialState.RUNNING):
+                continue                # another process took it
+        except UpdateFinishedTrialError:
+            continue                    # ... and already finished it
+        trial = optuna.Trial(study, trial_id)
+        try:
+            trial.set_user_attr(WORKER, _me())
             value = plan.objective(trial)
+            frozen = study.tell(trial, value, skip_if_finished=True)
         except optuna.TrialPruned:
-            frozen = study.tell(trial, state=TrialState.PRUNED)
+            frozen = study.tell(trial, state=TrialState.PRUNED, skip_if_finished=True)
+        except UpdateFinishedTrialError:
+            log.warning("%s trial %d was withdrawn while it ran (tuning.stale_seconds?)", study.study_name,
+                        waiting.number)
+            return True
         except BaseException:
-            _requeue(study, storage, study_id, storage.get_trial(trial_id))
+            _fail(storage, study_id, waiting)
             raise
-        else:
-            frozen = study.tell(trial, value)
         _log_trial(study.study_name, frozen)
         return True
     return False
@@ -278,56 +328,66 @@ def _log_trial(study_name: str, trial: Any) -> None:
 
 
 def drive(plan: StudyPlan, budget: int, cfg: TuningConfig, storage: Any, seed: int) -> Any:
-    """Run a study to `budget` finished trials: plan each round, evaluate its trials (with any workers),
-    wait for the round to finish, plan the next. Resumes whatever an earlier run left."""
+    """Run a study to `budget` finished slots: plan a round, evaluate its trials (with any workers), wait
+    for every slot of it to finish, plan the next. Resumes whatever an earlier run left: a planned slot
+    whose trial failed, or whose process died, is queued again with the same parameters."""
     import optuna
     storage = optuna.storages.get_storage(storage)
     study = _open(plan.name, storage, create=True)
     study_id = storage.get_study_id_from_name(plan.name)
-    study.set_user_attr(CLOSED, False)
-    start = time.perf_counter()
-    while True:
-        trials = study.get_trials(deepcopy=False)
-        finished = [t for t in trials if t.state.name in FINISHED]
-        if len(finished) >= budget:
-            break
-        _requeue_stale(study, storage, study_id, trials, cfg.stale_seconds)
-        if _claim_and_evaluate(study, storage, study_id, trials, plan):
-            continue
-        if any(t.state.name in ("WAITING", "RUNNING") for t in trials):
-            time.sleep(POLL_SECONDS)    # the round's last trials run elsewhere
-            continue
-        if cfg.timeout_seconds is not None and time.perf_counter() - start > cfg.timeout_seconds:
-            log.warning("%s: stopped after %d of %d trials (tuning.timeout_seconds)", plan.name, len(finished), budget)
-            break
-        _plan_round(study, plan, trials, min(cfg.round_size, budget - len(finished)), seed)
-    study.set_user_attr(CLOSED, True)
-    return study
+    study.set_user_attr(CLOSED, None)
+    start, seen_running = time.perf_counter(), {}   # running trials by when this driver first saw them
+    try:
+        while True:
+            slots = _Slots.read(study, _plans(study))
+            if slots.done() >= budget:
+                return study
+            for t in slots.running:      # our clock, not the database's: hosts' clocks may differ
+                first = seen_running.setdefault(t.number, time.perf_counter())
+                if not _alive(t.user_attrs.get(WORKER)) or time.perf_counter() - first > cfg.stale_seconds:
+                    _fail(storage, study_id, t)
+                    log.info("%s trial %d withdrawn (its process is gone or it ran past tuning.stale_seconds)",
+                             plan.name, t.number)
+            for round_no, slot in slots.missing():
+                _enqueue(study, _plans(study)[round_no][slot], round_no, slot)
+            if slots.missing() or _claim_and_evaluate(study, storage, study_id, slots, plan):
+                continue
+            if slots.active():
+                time.sleep(POLL_SECONDS)  # the round's last trials run elsewhere
+                continue
+            if cfg.timeout_seconds is not None and time.perf_counter() - start > cfg.timeout_seconds:
+                log.warning("%s: stopped after %d of %d trials (tuning.timeout_seconds)", plan.name, slots.done(),
+                            budget)
+                return study
+            _plan_round(study, plan, slots, min(cfg.round_size, budget - len(slots.planned)), seed)
+    finally:                             # tell workers the study is over (or was abandoned)
+        done = _Slots.read(study, _plans(study)).done() >= budget
+        study.set_user_attr(CLOSED, "budget reached" if done else "stopped")
 
 
-def work(plan: StudyPlan, storage: Any, wait_seconds: float) -> int:
-    """A worker's share of one study: evaluate waiting trials until the driver closes it; how many it ran."""
+def work(plan: StudyPlan, budget: int, storage: Any, wait_seconds: float) -> int:
+    """A worker's share of one study: evaluate waiting trials until the budget is reached or the driver
+    stops the study; how many it ran."""
     import optuna
     storage = optuna.storages.get_storage(storage)
-    waited, done = 0.0, 0
+    start = time.perf_counter()
     while True:
         try:
             study = _open(plan.name, storage, create=False)
             break
         except KeyError:                # the driver has not reached this study yet
-            if waited > wait_seconds:
+            if time.perf_counter() - start > wait_seconds:
                 log.warning("%s: no such study after %.0f s; skipped (does this worker read the same data "
-                            "folder and params.yaml as the run?)", plan.name, waited)
+                            "folder and params.yaml as the run?)", plan.name, wait_seconds)
                 return 0
             time.sleep(POLL_SECONDS)
-            waited += POLL_SECONDS
-    study_id, idle = storage.get_study_id_from_name(plan.name), time.perf_counter()
+    study_id, idle, done = storage.get_study_id_from_name(plan.name), time.perf_counter(), 0
     while True:
-        trials = study.get_trials(deepcopy=False)
-        if _claim_and_evaluate(study, storage, study_id, trials, plan):
+        slots = _Slots.read(study, _plans(study))
+        if _claim_and_evaluate(study, storage, study_id, slots, plan):
             done, idle = done + 1, time.perf_counter()
             continue
-        if study.user_attrs.get(CLOSED) and not any(t.state.name in ("WAITING", "RUNNING") for t in trials):
+        if not slots.active() and (slots.done() >= budget or study.user_attrs.get(CLOSED) == "stopped"):
             return done
         if time.perf_counter() - idle > wait_seconds:
             log.warning("%s: no trial to run for %.0f s; leaving it", plan.name, wait_seconds)
@@ -336,11 +396,15 @@ def work(plan: StudyPlan, storage: Any, wait_seconds: float) -> int:
 
 
 def _result(name: str, study: Any, defaults: dict[str, Any], start: float) -> TuningResult:
-    done = [t for t in study.trials if t.state.name == "COMPLETE"]
-    first = next((t for t in done if _slot(t) == (0, 0)), None)
-    return TuningResult(name, study.study_name, defaults | study.best_params, float(study.best_value),
-                        float(first.value) if first is not None else None, len(done),
-                        sum(t.state.name == "PRUNED" for t in study.trials), round(time.perf_counter() - start, 2))
+    """The best completed trial (ties: the earliest planned), and the defaults' value (round 0, slot 0)."""
+    slots = _Slots.read(study, _plans(study))
+    finished = [slots.finished[s] for s in slots.planned if s in slots.finished]
+    complete = [t for t in finished if t.state.name == "COMPLETE"]
+    best = min(complete, key=lambda t: (t.value, _slot(t)))
+    first = slots.finished.get((0, 0))
+    return TuningResult(name, study.study_name, defaults | best.params, float(best.value),
+                        float(first.value) if first is not None and first.state.name == "COMPLETE" else None,
+                        len(complete), len(finished) - len(complete), round(time.perf_counter() - start, 2))
 
 
 # ----------------------------------------------------------------------------- the layers

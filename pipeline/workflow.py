@@ -124,8 +124,8 @@ def tune_worker(cfg: Config, data_dir: Path, out_dir: Path) -> dict[str, int]:
     _, _, data = split_and_prepare(raw, cfg, art / "cache")
     storage, names = storage_for(cfg.tuning, art / "tuning"), tuned_learners(cfg, data)
     log.info("%d studies to join (%s); waiting for the run to plan their trials", len(names), ", ".join(names))
-    return {name: work(learner_plan(name, cfg, data.train, data.y), storage, cfg.tuning.worker_wait_seconds)
-            for name in names}
+    return {name: work(learner_plan(name, cfg, data.train, data.y), cfg.tuning.trials[name], storage,
+                       cfg.tuning.worker_wait_seconds) for name in names}
 
 
 def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked: list[str],

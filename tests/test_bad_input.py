@@ -110,6 +110,7 @@ PARAM_CASES: dict[str, tuple[dict | str, tuple[str, ...]]] = {
     "zero neighbour components": ({"embeddings": {"neighbour_components": 0}}, ("embeddings.neighbour_components",)),
     "unreachable tuning storage": ({"tuning": {"storage": "postgresql://nobody@127.0.0.1:1/none"}},
                                    ("tuning.storage", "cannot open")),
+    "tuning storage not a URL": ({"tuning": {"storage": "my database"}}, ("tuning.storage", "cannot open")),
     "not YAML": ("seed: [1,\n", ("YAML",)),
 }
 

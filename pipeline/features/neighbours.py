@@ -51,8 +51,8 @@ def _centroids(vectors: np.ndarray, exact_max: int | None, seed: int) -> np.ndar
     if exact_max is None or len(vectors) <= exact_max:
         return None
     import faiss
-    kmeans = faiss.Kmeans(vectors.shape[1], int(LISTS_PER_SQRT * np.sqrt(len(vectors))), niter=20, seed=seed,
-                          spherical=True, verbose=False)
+    n_lists = min(int(LISTS_PER_SQRT * np.sqrt(len(vectors))), len(vectors))
+    kmeans = faiss.Kmeans(vectors.shape[1], n_lists, niter=20, seed=seed, spherical=True, verbose=False)
     kmeans.train(vectors)
     return kmeans.centroids
 
