@@ -9,6 +9,7 @@ scikit-learn's TargetEncoder): a row's features never come from its own rating.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,11 @@ class EntityStats:
     names: np.ndarray
     count: np.ndarray
     deviation: np.ndarray
+
+    @cached_property
+    def index(self) -> pd.Index:
+        """The names' hash index, built once: per call it cost more than encoding one movie."""
+        return pd.Index(self.names)
 
 
 def _row_reduce(ufunc: np.ufunc, values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
@@ -113,7 +119,7 @@ class EntityEncoder:
 
     def _aggregate(self, kind: str, credits: Credits) -> pd.DataFrame:
         stats = self.stats_[kind]
-        lookup = pd.Index(stats.names).get_indexer(credits.names)       # -1 = unseen in fit rows
+        lookup = stats.index.get_indexer(credits.names)                 # -1 = unseen in fit rows
         known = lookup >= 0
         # unseen names index the appended zero (this also holds when the fit rows credited no one)
         dev_by_col = np.r_[stats.deviation, 0.0][lookup]

@@ -88,8 +88,10 @@ class SparseDesign:
         return frame.blocks[block], f"{block}_"
 
     def _name_columns(self) -> "SparseDesign":
-        """Names of the vocabulary columns, built once (per call they cost more than a one-movie predict)."""
+        """Names of the vocabulary columns and the vocabulary's hash index, built once (per call they cost
+        more than a one-movie predict)."""
         self.names_ = {kind: [f"{kind}={name}" for name in vocab] for kind, vocab in getattr(self, "vocab_", {}).items()}
+        self.vocab_index_ = {kind: pd.Index(vocab) for kind, vocab in getattr(self, "vocab_", {}).items()}
         if "words" in self.blocks:
             self.names_["words"] = [f"word={w}" for w in self.tfidf_.get_feature_names_out()]
         return self
@@ -119,7 +121,7 @@ class SparseDesign:
     def _credits(self, frame: MovieFrame, kind: str) -> sp.csr_matrix:
         """Billing-weighted incidence over the fitted vocabulary (names unseen at fit time are dropped)."""
         coo = frame.credits[kind].matrix.tocoo()
-        column = pd.Index(self.vocab_[kind]).get_indexer(frame.credits[kind].names)[coo.col]   # -1: unseen
+        column = self.vocab_index_[kind].get_indexer(frame.credits[kind].names)[coo.col]   # -1: unseen
         keep = column >= 0
         return sp.csr_matrix((self.billing_decay ** (coo.data[keep] - 1.0), (coo.row[keep], column[keep])),
                              shape=(coo.shape[0], len(self.vocab_[kind])))
