@@ -264,7 +264,7 @@ def _process_start(pid: int | str) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _me() -> str:
+def process_token() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{_process_start(os.getpid())}"
 
 
@@ -302,7 +302,7 @@ def _claim_and_evaluate(study: Any, storage: Any, study_id: int, slots: _Slots, 
             continue                    # ... and already finished it
         trial = optuna.Trial(study, trial_id)
         try:
-            trial.set_user_attr(WORKER, _me())
+            trial.set_user_attr(WORKER, process_token())
             value = plan.objective(trial)
             frozen = study.tell(trial, value, skip_if_finished=True)
         except optuna.TrialPruned:

@@ -19,7 +19,7 @@ import yaml
 from pipeline.clean import drop_duplicate_movies
 from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.data import load_folder
-from pipeline.tuning import ROUND, SLOT, WORKER, storage_for
+from pipeline.tuning import ROUND, SLOT, WORKER, process_token, storage_for
 from pipeline.workflow import split_and_prepare, tune
 
 POSTGRES = os.environ.get("PIPELINE_TEST_POSTGRES")
@@ -100,6 +100,6 @@ def test_workers_run_each_trial_once_and_match_one_process(backend, demo_dir, ti
             assert t.intermediate_values == pytest.approx(twin.intermediate_values, rel=1e-9)
         assert many.best_params == one.best_params
         assert many.best_value == pytest.approx(one.best_value, rel=1e-9)
-        by_workers += sum(t.user_attrs[WORKER] != f"{os.uname().nodename}:{os.getpid()}" for t in trials)
+        by_workers += sum(t.user_attrs[WORKER] != process_token() for t in trials)
     assert by_workers > 0, "the workers evaluated no trial"
     assert sum(int(out.split()[0]) for out in outputs) == by_workers
