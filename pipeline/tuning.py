@@ -443,6 +443,7 @@ def tune_learner(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray, stora
 def tune_stacker(cfg: Config, learners: list[str], table: pd.DataFrame, y: np.ndarray, storage: Any) -> TuningResult:
     """The ridge stacker's penalty, on inner CV over the out-of-fold table."""
     import optuna
+
     from pipeline.stacking import Stacker
     start = time.perf_counter()
     folds = _inner_folds(len(y), cfg.tuning, cfg.seed)

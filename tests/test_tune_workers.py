@@ -58,7 +58,8 @@ def _drive(params: Path, data_dir: Path, out: Path) -> dict:
 
 
 def _trials(cfg, out: Path, study_name: str) -> list[optuna.trial.FrozenTrial]:
-    return optuna.load_study(study_name=study_name, storage=storage_for(cfg.tuning, out / "artifacts" / "tuning")).trials
+    storage = storage_for(cfg.tuning, out / "artifacts" / "tuning")
+    return optuna.load_study(study_name=study_name, storage=storage).trials
 
 
 @pytest.mark.parametrize("backend", ["journal", "postgresql"])

@@ -90,8 +90,9 @@ class SparseDesign:
     def _name_columns(self) -> "SparseDesign":
         """Names of the vocabulary columns and the vocabulary's hash index, built once (per call they cost
         more than a one-movie predict)."""
-        self.names_ = {kind: [f"{kind}={name}" for name in vocab] for kind, vocab in getattr(self, "vocab_", {}).items()}
-        self.vocab_index_ = {kind: pd.Index(vocab) for kind, vocab in getattr(self, "vocab_", {}).items()}
+        vocab = getattr(self, "vocab_", {})
+        self.names_ = {kind: [f"{kind}={name}" for name in names] for kind, names in vocab.items()}
+        self.vocab_index_ = {kind: pd.Index(names) for kind, names in vocab.items()}
         if "words" in self.blocks:
             self.names_["words"] = [f"word={w}" for w in self.tfidf_.get_feature_names_out()]
         return self
