@@ -45,6 +45,7 @@ from pipeline.demo import generate_demo
 from pipeline.features.entities import EntityEncoder
 from pipeline.features.history import HistoryEncoder
 from pipeline.features.neighbours import NeighbourEncoder
+from pipeline.learners import neighbour_settings
 from pipeline.progress import peak_memory_mb, reset_peak_memory
 from pipeline.report import markdown_table
 from pipeline.workflow import split_and_prepare
@@ -95,9 +96,8 @@ def features(folder: Path, n: int, cfg, cache: Path, stages: Stages) -> dict:
         HistoryEncoder(e.kinds, e.smoothing, e.billing_decay).fit(train.credits, years, y).transform(
             train.credits, years)
     with stages(n, "neighbours (cross-fitted)"):
-        emb = cfg.embeddings
-        NeighbourEncoder(emb.neighbours, e.inner_folds, cfg.seed, emb.neighbour_components, emb.neighbour_exact_max,
-                         emb.neighbour_nprobe).fit_transform({"text": train.blocks["text"]}, y)
+        NeighbourEncoder(cfg.embeddings.neighbours, **neighbour_settings(cfg)).fit_transform(
+            {"text": train.blocks["text"]}, y)
     return {"raw": raw, "train": train, "y": y, "credits": credits}
 
 

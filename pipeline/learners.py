@@ -129,6 +129,13 @@ HEADS: dict[str, type] = {"catboost": CatBoostHead, "lgbm": LGBMHead, "xgboost":
 OPTIONAL_LIBRARY = {"seed_net": "torch"}
 
 
+def neighbour_settings(cfg: Config) -> dict[str, Any]:
+    """The neighbour encoder's settings from params.yaml (besides its k), for fitting and for loading."""
+    emb = cfg.embeddings
+    return {"inner_folds": cfg.entities.inner_folds, "random_state": cfg.seed, "n_components": emb.neighbour_components,
+            "exact_max": emb.neighbour_exact_max, "nprobe": emb.neighbour_nprobe}
+
+
 class Learner:
     """One base learner: builds its feature matrix from a MovieFrame, then fits its head."""
 
@@ -189,10 +196,7 @@ class Learner:
             parts.append(frame.names)
         if NEIGHBOURS in blocks and self._embeddings(frame):
             if y is not None:
-                emb = self.cfg.embeddings
-                self.neighbours_ = NeighbourEncoder(emb.neighbours, self.cfg.entities.inner_folds, self.cfg.seed,
-                                                    emb.neighbour_components, emb.neighbour_exact_max,
-                                                    emb.neighbour_nprobe)
+                self.neighbours_ = NeighbourEncoder(self.cfg.embeddings.neighbours, **neighbour_settings(self.cfg))
                 parts.append(self.neighbours_.fit_transform(self._embeddings(frame), y))
             else:
                 parts.append(self.neighbours_.transform(self._embeddings(frame)))
@@ -263,10 +267,7 @@ class Learner:
             learner.words_ = TfidfSvdVectorizer()
             learner.words_.pipeline_ = skops_load(folder / "words.skops")
         if (folder / "neighbours.npz").exists():
-            emb = cfg.embeddings
-            learner.neighbours_ = NeighbourEncoder.load(
-                folder / "neighbours.npz", inner_folds=e.inner_folds, random_state=cfg.seed,
-                n_components=emb.neighbour_components, exact_max=emb.neighbour_exact_max, nprobe=emb.neighbour_nprobe)
+            learner.neighbours_ = NeighbourEncoder.load(folder / "neighbours.npz", **neighbour_settings(cfg))
         return learner
 
 

@@ -339,7 +339,8 @@ def drive(plan: StudyPlan, budget: int, cfg: TuningConfig, storage: Any, seed: i
     start, seen_running = time.perf_counter(), {}   # running trials by when this driver first saw them
     try:
         while True:
-            slots = _Slots.read(study, _plans(study))
+            plans = _plans(study)
+            slots = _Slots.read(study, plans)
             if slots.done() >= budget:
                 return study
             for t in slots.running:      # our clock, not the database's: hosts' clocks may differ
@@ -348,9 +349,10 @@ def drive(plan: StudyPlan, budget: int, cfg: TuningConfig, storage: Any, seed: i
                     _fail(storage, study_id, t)
                     log.info("%s trial %d withdrawn (its process is gone or it ran past tuning.stale_seconds)",
                              plan.name, t.number)
-            for round_no, slot in slots.missing():
-                _enqueue(study, _plans(study)[round_no][slot], round_no, slot)
-            if slots.missing() or _claim_and_evaluate(study, storage, study_id, slots, plan):
+            missing = slots.missing()
+            for round_no, slot in missing:
+                _enqueue(study, plans[round_no][slot], round_no, slot)
+            if missing or _claim_and_evaluate(study, storage, study_id, slots, plan):
                 continue
             if slots.active():
                 time.sleep(POLL_SECONDS)  # the round's last trials run elsewhere
