@@ -80,6 +80,7 @@ class EmbeddingConfig(Section):
 class LearnersConfig(Section):
     enabled: tuple[str, ...]
     stacked: tuple[str, ...]
+    target: Literal["raw", "level", "level_spread"]
     params: dict[str, dict[str, Any]]
 
     @model_validator(mode="after")
@@ -171,23 +172,25 @@ class Config(Section):
     profiles: dict[str, dict[str, Any]]
 
 
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     merged = copy.deepcopy(base)
     for key, value in override.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged
 
 
-def parse_config(raw: dict[str, Any], *, profile: str | None = None, source: str = "params.yaml") -> Config:
-    """Validate a raw mapping; `profile` (e.g. "fast") is merged over the base first."""
+def parse_config(raw: dict[str, Any], *, profile: str | None = None, source: str = "params.yaml",
+                 overrides: dict[str, Any] | None = None) -> Config:
+    """Validate a raw mapping; `profile` (e.g. "fast") is merged over the base first, `overrides` last."""
     if profile is not None:
         profiles = raw.get("profiles") or {}
         if profile not in profiles:
             raise InputError(source, f"profile '{profile}' is not defined under 'profiles'")
-        raw = _deep_merge(raw, profiles[profile])
+        raw = deep_merge(raw, profiles[profile])
+    raw = deep_merge(raw, overrides or {})
     try:
         return Config.model_validate(raw)
     except ValidationError as exc:
@@ -199,10 +202,10 @@ def parse_config(raw: dict[str, Any], *, profile: str | None = None, source: str
 def project_config(overrides: dict[str, Any] | None = None) -> Config:
     """The project's params.yaml with `overrides` merged over it (tests, notebooks)."""
     raw = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
-    return parse_config(_deep_merge(raw, overrides or {}))
+    return parse_config(raw, overrides=overrides)
 
 
-def load_config(path: Path, *, profile: str | None = None) -> Config:
+def load_config(path: Path, *, profile: str | None = None, overrides: dict[str, Any] | None = None) -> Config:
     if not path.is_file():
         raise InputError(str(path), "parameter file not found")
     try:
@@ -211,4 +214,4 @@ def load_config(path: Path, *, profile: str | None = None) -> Config:
         raise InputError(str(path), f"not valid YAML ({type(exc).__name__})") from None
     if not isinstance(raw, dict):
         raise InputError(str(path), "top level must be a mapping of sections")
-    return parse_config(raw, profile=profile, source=str(path))
+    return parse_config(raw, profile=profile, source=str(path), overrides=overrides)

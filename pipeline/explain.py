@@ -21,13 +21,16 @@ def fold_importance(importance: pd.DataFrame) -> pd.DataFrame:
 
 
 def shap_table(learner: Learner, frame: MovieFrame, cfg: ReportConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """SHAP values (CatBoost's exact TreeSHAP) and the feature values they explain, for a row sample."""
+    """SHAP values (CatBoost's exact TreeSHAP) and the feature values they explain, for a row sample.
+
+    The learner models ratings relative to their era (pipeline/target.py); its SHAP values are
+    scaled by each movie's era spread, so they are in rating points like its predictions."""
     if not isinstance(learner.head_, CatBoostHead):
         raise TypeError(f"{learner.name}: SHAP values are drawn for the CatBoost tabular learner")
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(frame), size=min(cfg.shap_rows, len(frame)), replace=False))
     X = learner.features(frame.take(rows))
-    values = learner.head_.shap_values(X)
+    values = learner.head_.shap_values(X) * learner.target_.spread(frame.tabular["year"].to_numpy()[rows])[:, None]
     return pd.DataFrame(values, columns=X.columns), X.assign(movie_id=frame.ids[rows])
 
 

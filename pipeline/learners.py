@@ -34,6 +34,7 @@ from pipeline.heads import (
     skops_load,
 )
 from pipeline.seednet import SeedNetHead
+from pipeline.target import EraTarget
 
 # Blocks a learner may read from a MovieFrame.
 TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS = (
@@ -219,13 +220,18 @@ class Learner:
 
     def fit(self, frame: MovieFrame, y: np.ndarray) -> "Learner":
         head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
-        X = self.features(frame, np.asarray(y, dtype=np.float64))
+        mode = "raw" if self.spec.modality == "baseline" else self.cfg.learners.target
+        years = frame.tabular["year"].to_numpy()
+        self.target_ = EraTarget(mode).fit(years, y)
+        z = self.target_.transform(years, y)
+        X = self.features(frame, z)
         self.columns_ = list(X.columns)
-        self.head_ = HEADS[self.spec.head](head_params, self.cfg.seed).fit(X, y)
+        self.head_ = HEADS[self.spec.head](head_params, self.cfg.seed).fit(X, z)
         return self
 
     def predict(self, frame: MovieFrame) -> np.ndarray:
-        return np.asarray(self.head_.predict(self.features(frame)), dtype=np.float64)
+        z = np.asarray(self.head_.predict(self.features(frame)), dtype=np.float64)
+        return self.target_.inverse(frame.tabular["year"].to_numpy(), z)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -244,13 +250,14 @@ class Learner:
             skops_dump(pca, folder / f"pca_{block}.skops")
         (folder / "learner.json").write_text(json.dumps(
             {"name": self.name, "params": self.params, "columns": self.columns_,
-             "pca": sorted(self.pca_)}, indent=2))
+             "pca": sorted(self.pca_), "target": self.target_.to_dict()}, indent=2))
 
     @classmethod
     def load(cls, folder: Path, cfg: Config) -> "Learner":
         meta = json.loads((folder / "learner.json").read_text())
         learner = cls(meta["name"], meta["params"], cfg)
         learner.columns_ = meta["columns"]
+        learner.target_ = EraTarget.from_dict(meta["target"])
         learner.head_ = HEADS[learner.spec.head].load(folder)
         learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
         if HEADS[learner.spec.head].sparse:

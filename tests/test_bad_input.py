@@ -119,14 +119,14 @@ PARAM_CASES: dict[str, tuple[dict | str, tuple[str, ...]]] = {
 def test_bad_params(case: str, demo_dir: Path, tmp_path: Path, capsys) -> None:
     import yaml
 
-    from pipeline.config import PROJECT_ROOT, _deep_merge
+    from pipeline.config import PROJECT_ROOT, deep_merge
     edit, needles = PARAM_CASES[case]
     params = tmp_path / "params.yaml"
     if isinstance(edit, str):
         params.write_text(edit)
     else:
         base = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
-        params.write_text(yaml.safe_dump(_deep_merge(base, edit)))
+        params.write_text(yaml.safe_dump(deep_merge(base, edit)))
     out = tmp_path / "out"
     code = main(["run", "--params", str(params), "--data-dir", str(demo_dir), "--out-dir", str(out)])
     err = capsys.readouterr().err.strip()
