@@ -115,6 +115,8 @@ REGISTRY: dict[str, LearnerSpec] = {
     "image_lgbm": LearnerSpec("image", (IMAGE, NEIGHBOURS), "lgbm", with_components(lgbm_space, 8, 64)),
     "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE, NEIGHBOURS), "lgbm",
                             with_components(lgbm_space, 4, 32)),
+    "all_catboost": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, NEIGHBOURS), "catboost",
+                                with_components(catboost_space, 4, 32)),
     "all_ridge": LearnerSpec("all", (TABULAR, ENTITIES, WORDS, TEXT, IMAGE), "sparse_ridge", wide_ridge_space),
     "seed_net": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE), "seed_net", seed_net_space),
     "baseline_mean": LearnerSpec("baseline", (), "mean"),

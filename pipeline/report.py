@@ -17,6 +17,7 @@ import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
 from pipeline.io import read_json, write_text  # noqa: E402
+from pipeline.target import EraTarget  # noqa: E402
 
 STACK = "stack"
 MODALITY_ORDER = {"baseline": 0, "tabular": 1, "text": 2, "image": 3, "all": 4, "stack": 5}
@@ -58,19 +59,41 @@ def _comparison(metrics: dict) -> pd.DataFrame:
     return df
 
 
-def _overview(ds: pd.DataFrame, figs: Figures, split: dict) -> list[str]:
+def _era_sentence(era: dict) -> str:
+    if era["mode"] == "raw":
+        return "The learners fit raw ratings (`learners.target: raw`)."
+    (knot, level, slope), (s_knot, spread, s_slope) = era["level"], era["spread"]
+    out = (f"The learners fit each rating relative to its era (`learners.target: {era['mode']}`, "
+           "`pipeline/target.py`): fitted on the training rows, the mean rating is flat at "
+           f"{level:.2f} until {knot:.0f}, then changes by {slope:+.4f} a year")
+    if era["mode"] == "level_spread":
+        out += (f"; the mean absolute deviation from it is {spread:.2f} until {s_knot:.0f}, then changes by "
+                f"{s_slope:+.4f} a year. Learners model (rating − level) / spread")
+    return out + (". The lines (dashed in the plot) continue past the last training year, which trees cannot "
+                  "do by themselves.")
+
+
+def _overview(ds: pd.DataFrame, figs: Figures, split: dict, era: dict) -> list[str]:
     labelled = ds[ds["rating"].notna()]
     out = ["## The data", "",
            f"{len(ds):,} movies ({len(labelled):,} with a rating), released {int(ds['year'].min())}-"
            f"{int(ds['year'].max())}; mean rating {labelled['rating'].mean():.2f} (sd {labelled['rating'].std():.2f}). "
            f"Temporal holdout: the {split['n_holdout']:,} movies from {split['cutoff_year']} on; "
-           f"{split['n_train']:,} earlier movies in {split['n_folds']} cross-validation folds.", ""]
+           f"{split['n_train']:,} earlier movies in {split['n_folds']} cross-validation folds. "
+           + _era_sentence(era), ""]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     axes[0].hist(labelled["rating"], bins=40, color="#4c72b0")
     axes[0].set(xlabel="rating", ylabel="movies", title="Rating distribution")
     by_year = labelled.groupby("year")["rating"].agg(["mean", "std", "size"])
     axes[1].plot(by_year.index, by_year["mean"], color="#4c72b0")
     axes[1].fill_between(by_year.index, by_year["mean"] - by_year["std"], by_year["mean"] + by_year["std"], alpha=0.25)
+    target = EraTarget.from_dict(era)
+    years = np.arange(by_year.index.min(), by_year.index.max() + 1)
+    if era["mode"] != "raw":
+        axes[1].plot(years, target.level(years), color="black", ls="--", lw=1, label="era level (training rows)")
+    if era["mode"] == "level_spread":
+        for sign in (-1, 1):
+            axes[1].plot(years, target.level(years) + sign * target.spread(years), color="grey", ls="--", lw=1)
     axes[1].axvline(split["cutoff_year"] - 0.5, color="crimson", ls="--", label="holdout starts")
     axes[1].set(xlabel="release year", ylabel="rating (mean ± sd)", title="Rating by release year")
     axes[1].legend()
@@ -290,7 +313,7 @@ def render_report(art: Path, reports: Path) -> Path:
              f"{metrics['holdout'][best]['rmse']:.4f}; predicting the training mean gives "
              f"{metrics['holdout']['baseline_mean']['rmse']:.4f} and a linear trend in release year "
              f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
-    lines += _overview(ds, figs, metrics["split"])
+    lines += _overview(ds, figs, metrics["split"], metrics["era_target"])
     log_df = pd.DataFrame(cleaning)[["step", "decision", "count"]]
     lines += ["## Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "
               "training rows only):", "", markdown_table(log_df), "", "### Modalities", ""]

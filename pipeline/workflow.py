@@ -31,6 +31,7 @@ from pipeline.progress import StageTimer, track
 from pipeline.report import render_report
 from pipeline.splits import Splits, make_splits
 from pipeline.stacking import fit_stack
+from pipeline.target import EraTarget
 from pipeline.tuning import TuningResult, learner_plan, storage_for, tune_learner, tune_stacker, tuned_config, work
 from pipeline.whatif import ultimate, whatif
 
@@ -240,6 +241,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                       "n_holdout": len(splits.holdout_ids), "n_folds": splits.n_folds,
                       "n_cold_start": int(cold.sum())},
             "tuning": {n: r.to_dict() for n, r in tuning.items()},
+            "era_target": EraTarget(cfg.learners.target).fit(data.train.tabular["year"].to_numpy(), data.y).to_dict(),
         }
         write_json(art / "metrics.json", metrics)
 
