@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.clean import CleaningLog, CleaningStats, apply_cleaning, fit_cleaning
-from pipeline.config import Config
+from pipeline.config import Config, parse_config
 from pipeline.data import MovieData
 from pipeline.errors import InputError
 from pipeline.features.embeddings import TfidfSvdVectorizer
@@ -109,7 +109,10 @@ class ModelBundle:
     @classmethod
     def load(cls, folder: Path) -> "ModelBundle":
         verify_manifest(folder)
-        cfg = Config.model_validate(read_json(folder / "config.json"))
+        try:
+            cfg = parse_config(read_json(folder / "config.json"), source=str(folder / "config.json"))
+        except InputError as exc:   # the manifest matched, so the folder predates a change of the config schema
+            raise InputError(str(exc), "written by another version of the pipeline; retrain with run_all.py") from None
         frame_meta = read_json(folder / "frame.json")
         vectorizers = {}
         for source, how in frame_meta["origin"].items():

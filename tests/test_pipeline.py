@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from pipeline.cli import main
+from pipeline.io import sha256_file
 from pipeline.learners import REGISTRY
 
 
@@ -150,3 +151,20 @@ def test_tampered_model_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path
                  "--out", str(tmp_path / "p.csv")])
     err = capsys.readouterr().err
     assert code == 2 and "manifest.json" in err and len(err.strip().splitlines()) == 1
+
+
+def test_model_from_an_older_config_schema_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
+    """A consistent folder written before a config key became required (here `learners.target`)."""
+    model = Path(shutil.copytree(run_out / "artifacts" / "model", tmp_path / "model"))
+    config = json.loads((model / "config.json").read_text())
+    del config["learners"]["target"]
+    (model / "config.json").write_text(json.dumps(config))
+    manifest = json.loads((model / "manifest.json").read_text())
+    manifest["files"]["config.json"] = sha256_file(model / "config.json")
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    code = main(["predict", "--model", str(model), "--data-dir", str(_new_movies(demo_dir, tmp_path / "new")),
+                 "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "config.json" in err and "learners.target" in err and "another version" in err
+    assert not (tmp_path / "p.csv").exists()
