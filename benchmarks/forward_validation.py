@@ -14,8 +14,11 @@ dotted params.yaml overrides (values in YAML), e.g.
 
     --variant raw learners.target=raw --variant level_spread learners.target=level_spread
 
-Without variants, params.yaml as it is. Prints the CV and validation RMSE of every learner
-per variant. Poster images (posters/) are not carried over; poster vectors are.
+Without variants, params.yaml as it is. `--origins 2` repeats the whole comparison one step
+further back (the holdout removed twice, so the validation years are the 15% before the first
+origin's), since a choice about extrapolation that holds at one origin only is thin evidence.
+Prints the CV and validation RMSE of every learner per variant and origin, then the stack's mean
+over the origins. Poster images (posters/) are not carried over; poster vectors are.
 """
 from __future__ import annotations
 
@@ -76,32 +79,44 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
     parser.add_argument("--fast", action="store_true")
+    parser.add_argument("--origins", type=int, default=1, help="how many forward origins, latest first")
     parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"), default=[])
     args = parser.parse_args()
     variants = {v[0]: overrides(v[1:]) for v in args.variant} or {"params.yaml": {}}
     profile = "fast" if args.fast else None
-    results = {}
+    base = load_config(ROOT / "params.yaml", profile=profile)
+    stack: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
-        base = load_config(ROOT / "params.yaml", profile=profile)
-        cutoff, n = without_holdout(args.data_dir, base, Path(tmp) / "data")
-        print(f"{args.data_dir}: {n} movies before the holdout ({cutoff} on); "
-              f"profile {profile or 'default'}")
-        for name, over in variants.items():
-            cfg = load_config(ROOT / "params.yaml", profile=profile, overrides=over)
-            start = time.perf_counter()
-            metrics = run(cfg, Path(tmp) / "data", Path(tmp) / name, params_source=f"params.yaml + {over}")
-            results[name] = (metrics, time.perf_counter() - start)
-            print(f"{name}: stack validation RMSE {metrics['holdout']['stack']['rmse']:.4f}, "
-                  f"CV {metrics['cv']['stack']['rmse_mean']:.4f} in {results[name][1]:.0f} s", flush=True)
-    first = next(iter(results.values()))[0]
-    print(f"\nvalidation = the latest years of the training rows ({first['split']['cutoff_year']} on); "
-          "CV RMSE / validation RMSE")
+        data_dir = args.data_dir
+        for origin in range(1, args.origins + 1):
+            cutoff, n = without_holdout(data_dir, base, Path(tmp) / f"data{origin}")
+            data_dir = Path(tmp) / f"data{origin}"
+            print(f"origin {origin}: {n} movies before {cutoff}; profile {profile or 'default'}", flush=True)
+            results = {}
+            for name, over in variants.items():
+                cfg = load_config(ROOT / "params.yaml", profile=profile, overrides=over)
+                start = time.perf_counter()
+                results[name] = metrics = run(cfg, data_dir, Path(tmp) / f"{name}{origin}",
+                                              params_source=f"params.yaml + {over}")
+                stack[name].append(metrics["holdout"]["stack"]["rmse"])
+                print(f"{name}: stack validation RMSE {stack[name][-1]:.4f}, "
+                      f"CV {metrics['cv']['stack']['rmse_mean']:.4f} in {time.perf_counter() - start:.0f} s", flush=True)
+            print_table(results, origin)
+    print(f"\nstack validation RMSE, mean over {args.origins} origin(s):")
+    for name, values in stack.items():
+        print(f"{name:22s}{np.mean(values):.4f}  ({', '.join(f'{v:.4f}' for v in values)})")
+
+
+def print_table(results: dict[str, dict], origin: int) -> None:
+    first = next(iter(results.values()))
+    print(f"\norigin {origin}: validation = the latest years of its training rows "
+          f"({first['split']['cutoff_year']} on); CV RMSE / validation RMSE")
     print(f"{'learner':22s}" + "".join(f"{name[:21]:>22s}" for name in results))
     for learner in sorted(first["holdout"], key=lambda k: first["holdout"][k]["rmse"]):
         cells = [f"{m['cv'][learner]['rmse_mean']:.4f} / {m['holdout'][learner]['rmse']:.4f}"
-                 if learner in m["holdout"] else "-" for m, _ in results.values()]
+                 if learner in m["holdout"] else "-" for m in results.values()]
         print(f"{learner:22s}" + "".join(f"{c:>22s}" for c in cells))
-
+    print(flush=True)
 
 if __name__ == "__main__":
     main()
