@@ -99,8 +99,9 @@ def main() -> None:
                 results[name] = metrics = run(cfg, data_dir, Path(tmp) / f"{name}{origin}",
                                               params_source=f"params.yaml + {over}")
                 stack[name].append(metrics["holdout"]["stack"]["rmse"])
+                seconds = time.perf_counter() - start
                 print(f"{name}: stack validation RMSE {stack[name][-1]:.4f}, "
-                      f"CV {metrics['cv']['stack']['rmse_mean']:.4f} in {time.perf_counter() - start:.0f} s", flush=True)
+                      f"CV {metrics['cv']['stack']['rmse_mean']:.4f} in {seconds:.0f} s", flush=True)
             print_table(results, origin)
     print(f"\nstack validation RMSE, mean over {args.origins} origin(s):")
     for name, values in stack.items():
@@ -117,6 +118,7 @@ def print_table(results: dict[str, dict], origin: int) -> None:
                  if learner in m["holdout"] else "-" for m in results.values()]
         print(f"{learner:22s}" + "".join(f"{c:>22s}" for c in cells))
     print(flush=True)
+
 
 if __name__ == "__main__":
     main()
