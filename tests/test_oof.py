@@ -78,6 +78,28 @@ def test_holdout_ratings_cannot_change_anything_fitted(setup, tiny_cfg, tmp_path
         np.testing.assert_array_equal(a.holdout.to_numpy(), b.holdout.to_numpy())
 
 
+@pytest.mark.parametrize("name", ["tabular_catboost", "all_lgbm"])
+def test_a_folds_own_ratings_cannot_change_its_predictions(setup, tiny_cfg, tmp_path, name) -> None:
+    """Scramble the ratings of fold 0's validation rows everywhere (data folder and y): their out-of-fold
+    predictions stay identical, so nothing fitted before or inside the fold (preprocessing, entity, history
+    and neighbour encodings, the era target) saw them; the other folds, which fit on them, change."""
+    raw, splits, prep, train, holdout, y = setup
+    _, pred_pos = next(iter(splits.fold_positions()))
+    movies = raw.movies.copy()
+    scrambled_ids = splits.train_ids[pred_pos]
+    movies.loc[scrambled_ids, "rating"] = np.random.default_rng(1).uniform(0.5, 5.0, len(pred_pos))
+    scrambled = type(raw)(movies, raw.credits, raw.embeddings, raw.source, raw.counts)
+    prep2 = prepare(scrambled, tiny_cfg, splits.train_ids, tmp_path)
+    pos = prep2.data.movies.index.get_indexer
+    y2 = prep2.data.movies.loc[splits.train_ids, "rating"].to_numpy()
+    a = run_oof(name, tiny_cfg, train, y, holdout, splits).oof.to_numpy()
+    b = run_oof(name, tiny_cfg, prep2.frame.take(pos(splits.train_ids)), y2,
+                prep2.frame.take(pos(splits.holdout_ids)), splits).oof.to_numpy()
+    np.testing.assert_array_equal(a[pred_pos], b[pred_pos])
+    others = np.setdiff1d(np.arange(len(y)), pred_pos)
+    assert not np.array_equal(a[others], b[others])   # the check bites
+
+
 def test_cleaning_statistics_see_only_training_rows(setup, tiny_cfg, tmp_path) -> None:
     """Absurd runtimes in the holdout leave the fitted cleaning statistics (median, clip bounds) unchanged."""
     raw, splits, prep, *_ = setup
