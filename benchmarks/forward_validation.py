@@ -112,11 +112,16 @@ def print_table(results: dict[str, dict], origin: int) -> None:
     first = next(iter(results.values()))
     print(f"\norigin {origin}: validation = the latest years of its training rows "
           f"({first['split']['cutoff_year']} on); CV RMSE / validation RMSE")
-    print(f"{'learner':22s}" + "".join(f"{name[:21]:>22s}" for name in results))
+    print(f"{'learner':40s}" + "".join(f"{name[:21]:>22s}" for name in results))
     for learner in sorted(first["holdout"], key=lambda k: first["holdout"][k]["rmse"]):
         cells = [f"{m['cv'][learner]['rmse_mean']:.4f} / {m['holdout'][learner]['rmse']:.4f}"
                  if learner in m["holdout"] else "-" for m in results.values()]
-        print(f"{learner:22s}" + "".join(f"{c:>22s}" for c in cells))
+        print(f"{learner:40s}" + "".join(f"{c:>22s}" for c in cells))
+    labels = [row["ablation"] for row in first.get("ablation", [])]
+    for label in labels:     # the stack refitted without a feature group, when the run had ablation on
+        cells = [next((f"{r['cv']['rmse_mean']:.4f} / {r['holdout']['rmse']:.4f}"
+                       for r in m.get("ablation", []) if r["ablation"] == label), "-") for m in results.values()]
+        print(f"{'stack ' + label:40s}" + "".join(f"{c:>22s}" for c in cells))
     print(flush=True)
 
 

@@ -77,10 +77,14 @@ class EmbeddingConfig(Section):
         return self
 
 
+Block = Literal["tabular", "entities", "history", "names", "text", "image", "words", "neighbours"]
+
+
 class LearnersConfig(Section):
     enabled: tuple[str, ...]
     stacked: tuple[str, ...]
     target: Literal["raw", "level", "level_spread"]
+    exclude_blocks: tuple[Block, ...]    # feature blocks no learner reads
     params: dict[str, dict[str, Any]]
 
     @model_validator(mode="after")
@@ -170,6 +174,13 @@ class Config(Section):
     predict: PredictConfig
     report: ReportConfig
     profiles: dict[str, dict[str, Any]]
+
+    def model_inputs(self) -> dict:
+        """The settings every fitted unit (tuning trial, out-of-fold run, refit) depends on besides its own
+        learner's parameters: a change to any of them invalidates checkpoints and starts fresh studies."""
+        return self.model_dump(mode="json", include={
+            "seed": True, "data": True, "clean": True, "split": True, "entities": True, "embeddings": True,
+            "learners": {"target", "exclude_blocks"}})
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

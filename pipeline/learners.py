@@ -144,8 +144,8 @@ class Learner:
 
     def __init__(self, name: str, params: dict[str, Any], cfg: Config, drop: frozenset[str] = frozenset()):
         self.name = name
-        spec = REGISTRY[name]
-        self.spec = replace(spec, blocks=tuple(b for b in spec.blocks if b not in drop))
+        spec, removed = REGISTRY[name], removed_blocks(cfg, drop)
+        self.spec = replace(spec, blocks=tuple(b for b in spec.blocks if b not in removed))
         self.params = dict(params)
         self.cfg = cfg
 
@@ -280,20 +280,27 @@ class Learner:
         return learner
 
 
-def blocks_used(name: str, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> frozenset[str]:
-    """The feature blocks a learner actually reads from this frame (absent embeddings excluded;
-    neighbour ratings exist only over some embedding block)."""
-    used = {b for b in REGISTRY[name].blocks if b not in drop and (b not in EMBEDDING_BLOCKS or b in frame.blocks)}
+def removed_blocks(cfg: Config, drop: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The blocks a learner does not read: params.yaml's learners.exclude_blocks, and an ablation's `drop`."""
+    return frozenset(cfg.learners.exclude_blocks) | drop
+
+
+def blocks_used(name: str, cfg: Config, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The feature blocks a learner actually reads from this frame (removed blocks and absent embeddings
+    excluded; neighbour ratings exist only over some embedding block)."""
+    removed = removed_blocks(cfg, drop)
+    used = {b for b in REGISTRY[name].blocks if b not in removed and (b not in EMBEDDING_BLOCKS or b in frame.blocks)}
     if used.isdisjoint(EMBEDDING_BLOCKS):
         used.discard(NEIGHBOURS)
     return frozenset(used)
 
 
-def available(name: str, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> bool:
+def available(name: str, cfg: Config, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> bool:
     """A learner runs if it keeps some feature block and the frame has the embedding blocks it needs
     (the all-modality learner only needs one of its blocks). Neighbour ratings alone are not enough:
-    they are derived from the embedding blocks."""
-    blocks = [b for b in REGISTRY[name].blocks if b not in drop and b != NEIGHBOURS]
+    they are derived from the embedding blocks. Baselines take no part in an ablation (`drop`)."""
+    removed = removed_blocks(cfg, drop)
+    blocks = [b for b in REGISTRY[name].blocks if b not in removed and b != NEIGHBOURS]
     library = OPTIONAL_LIBRARY.get(REGISTRY[name].head)
     if library is not None and importlib.util.find_spec(library) is None:
         return False

@@ -431,7 +431,8 @@ def learner_plan(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray) -> St
                 raise optuna.TrialPruned()
         return float(np.sqrt(np.mean(errors)))
 
-    key = fingerprint(name, frame.ids, y, defaults, space_signature(space), _protocol(cfg.tuning, cfg.seed))
+    key = fingerprint(name, frame.ids, y, cfg.model_inputs(), defaults, space_signature(space),
+                      _protocol(cfg.tuning, cfg.seed))
     return StudyPlan(f"{name}-{key}", space, defaults, objective)
 
 

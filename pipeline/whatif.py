@@ -106,10 +106,12 @@ class Variants:
 
 
 def entity_support(bundle: ModelBundle) -> dict[str, pd.DataFrame]:
-    """Per kind: each training entity's film count and encoded deviation (from the shipped encoder)."""
-    learner = next(lr for lr in bundle.learners.values() if hasattr(lr, "encoder_"))
+    """Per kind: each training entity's film count and shrunken deviation, from the first shipped encoder
+    of credits (time-aware history, or the cross-fitted encodings: over all training films they agree)."""
+    encoder = next(enc for lr in bundle.learners.values()
+                   for enc in (getattr(lr, "history_", None), getattr(lr, "encoder_", None)) if enc is not None)
     return {kind: pd.DataFrame({"films": s.count, "deviation": s.deviation}, index=s.names.astype(str))
-            for kind, s in learner.encoder_.stats_.items()}
+            for kind, s in encoder.support().items()}
 
 
 def candidate_pools(bundle: ModelBundle, cfg: WhatIfConfig) -> dict[str, list[str]]:

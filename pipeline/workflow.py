@@ -102,7 +102,7 @@ def split_and_prepare(raw: MovieData, cfg: Config, cache: Path) -> tuple[Splits,
 
 
 def tuned_learners(cfg: Config, data: Labelled) -> list[str]:
-    return [n for n in cfg.learners.enabled if available(n, data.train) and cfg.tuning.trials.get(n, 0) > 0]
+    return [n for n in cfg.learners.enabled if available(n, cfg, data.train) and cfg.tuning.trials.get(n, 0) > 0]
 
 
 def tune(cfg: Config, data: Labelled, storage: Any, art: Path) -> dict[str, TuningResult]:
@@ -136,16 +136,16 @@ def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked
     rows = []
     for i, (label, blocks) in enumerate(track(list(cfg.ablation.drop.items()), "ablation")):
         drop = frozenset(blocks)
-        kept = [n for n in stacked if available(n, data.train, drop)]
+        kept = [n for n in stacked if available(n, cfg, data.train, drop)]
         if not kept:
             continue
         path, key = checkpoints.art / "ablation" / f"{i}.json", checkpoints.key(
-            "ablation", label, sorted(drop), model_inputs(cfg), {n: cfg.learners.params.get(n) for n in kept},
+            "ablation", label, sorted(drop), cfg.model_inputs(), {n: cfg.learners.params.get(n) for n in kept},
             cfg.stacking.model_dump(mode="json"), [results[n].oof.to_numpy() for n in kept])
         if checkpoints.fresh(f"ablation_{i}", key):
             rows.append(read_json(path))
             continue
-        redone = {n: (results[n] if drop.isdisjoint(blocks_used(n, data.train))
+        redone = {n: (results[n] if drop.isdisjoint(blocks_used(n, cfg, data.train))
                       else run_oof(n, cfg, data.train, data.y, data.holdout, data.splits, drop)) for n in kept}
         train, holdout = data.stack_inputs(redone, kept, cfg.stacking.raw_features)
         _, cv, hold = fit_stack(cfg.stacking, kept, train, holdout, data.y, data.splits, cfg.seed)
@@ -154,11 +154,6 @@ def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked
         write_json(path, rows[-1])
         checkpoints.record(f"ablation_{i}", key, [path])
     return rows
-
-
-def model_inputs(cfg: Config) -> dict:
-    """The parameters every model-fitting unit depends on (what-if, report and tuning budgets excluded)."""
-    return cfg.model_dump(mode="json", include={"seed", "data", "clean", "split", "entities", "embeddings"})
 
 
 def code_fingerprint() -> str:
@@ -189,7 +184,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         write_json(art / "cleaning_log.json", loading_log(raw) + dup_log + unlabelled + prep.log)
         write_table(art / "folds.csv", splits.to_frame())
         write_table(art / "dataset.parquet", data_overview(raw, splits))
-        names = [n for n in cfg.learners.enabled if available(n, data.train)]
+        names = [n for n in cfg.learners.enabled if available(n, cfg, data.train)]
         if len(names) < len(cfg.learners.enabled):
             log.warning("learners skipped (their modality is absent or their optional library is not installed): "
                         "%s", ", ".join(n for n in cfg.learners.enabled if n not in names))
@@ -201,7 +196,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     with timer.stage("learners"):
         results: dict[str, OOFResult] = {}
         for name in track(names + list(BASELINES), "learners"):
-            key = checkpoints.key("oof", name, model_inputs(cfg), cfg.learners.params.get(name))
+            key = checkpoints.key("oof", name, cfg.model_inputs(), cfg.learners.params.get(name))
             if checkpoints.fresh(f"oof_{name}", key):
                 results[name] = OOFResult.load(art / "oof", name)
                 continue
@@ -252,7 +247,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
 
     with timer.stage("refit"):
         shipped = stacker.pruned()
-        refit_key = checkpoints.key("refit", model_inputs(cfg),
+        refit_key = checkpoints.key("refit", cfg.model_inputs(),
                                     {n: cfg.learners.params.get(n) for n in shipped.learners},
                                     shipped.weights().to_dict(), getattr(shipped, "intercept_", None))
         if checkpoints.fresh("refit", refit_key):

@@ -106,3 +106,16 @@ def test_history_equals_naive_loop_over_strictly_earlier_movies(tmp_path) -> Non
     enc.save(tmp_path / "h.npz")
     loaded = HistoryEncoder.load(tmp_path / "h.npz", kinds=("actor",), smoothing=SMOOTHING, billing_decay=DECAY)
     pd.testing.assert_frame_equal(loaded.transform(credits, years), got)
+
+
+def test_history_support_equals_the_encoders_stats_over_all_fitted_films() -> None:
+    """The what-if's candidate pools read either encoder: over all fitted films they must agree."""
+    from pipeline.features.history import HistoryEncoder
+    credits, y, _ = _toy(seed=5)
+    years = np.random.default_rng(5).integers(1990, 2000, len(y))
+    history = HistoryEncoder(("actor",), SMOOTHING, DECAY).fit(credits, years, y).support()["actor"]
+    stats = _encoder().fit(credits, y).support()["actor"]
+    order = np.argsort(history.names.astype(str))
+    np.testing.assert_array_equal(history.names[order].astype(str), stats.names.astype(str))
+    np.testing.assert_allclose(history.count[order], stats.count)
+    np.testing.assert_allclose(history.deviation[order], stats.deviation)

@@ -157,6 +157,26 @@ def test_shipped_bundle_predicts_the_same_after_save_and_load(setup, tiny_cfg, t
     assert list(after.columns) == ["movie_id", "predicted_rating", *names]
 
 
+def test_excluded_blocks_are_read_by_no_learner_before_or_after_loading(setup, tiny_cfg, tmp_path) -> None:
+    from pipeline.model import ModelBundle, fit_bundle
+    raw, splits, prep, train, holdout, y = setup
+    cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(
+        update={"exclude_blocks": ("entities", "neighbours")})})
+    names = ["tabular_lgbm", "all_lgbm"]
+    table = pd.DataFrame({n: y for n in names} | {"year": train.tabular["year"].to_numpy()})
+    bundle = fit_bundle(raw, cfg, raw.movies.index.to_numpy(), names, Stacker(cfg.stacking, names).fit(table, y),
+                        tmp_path / "cache")
+    bundle.save(tmp_path / "model")
+    for shipped in (bundle, ModelBundle.load(tmp_path / "model")):
+        for learner in shipped.learners.values():
+            assert not hasattr(learner, "encoder_") and not hasattr(learner, "neighbours_")
+            assert not any("_te_" in c or "_knn" in c for c in learner.columns_), learner.columns_
+            assert any(c.startswith("actor_hist") for c in learner.columns_)
+    default = fit_bundle(raw, tiny_cfg, raw.movies.index.to_numpy(), names[:1],
+                         Stacker(tiny_cfg.stacking, names[:1]).fit(table[names[:1] + ["year"]], y), tmp_path / "c2")
+    assert hasattr(default.learners["tabular_lgbm"], "encoder_")      # the check above can fail
+
+
 @pytest.mark.parametrize("method", ["ridge", "lgbm"])
 def test_stacker_methods_roundtrip(setup, tiny_cfg, tmp_path, method) -> None:
     _, splits, _, train, holdout, y = setup

@@ -72,3 +72,15 @@ def test_killed_in_every_stage_then_resumed(tiny_run: Path, demo_dir: Path, tiny
                      "--out", str(path)]) == 0
         preds.append(pd.read_csv(path))
     pd.testing.assert_frame_equal(preds[0], preds[1], check_exact=False, rtol=0, atol=TOLERANCE)
+
+
+def test_settings_that_shape_every_learner_invalidate_checkpoints_and_studies(tiny_cfg) -> None:
+    """Checkpoints and tuning studies are keyed by Config.model_inputs: what the learners fit (the era
+    target) and which blocks they read must change it; report or what-if settings must not."""
+    def with_learners(**update):
+        return tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update=update)})
+    base = tiny_cfg.model_inputs()
+    assert with_learners(target="raw" if tiny_cfg.learners.target != "raw" else "level").model_inputs() != base
+    assert with_learners(exclude_blocks=("entities",)).model_inputs() != base
+    assert tiny_cfg.model_copy(update={"report": tiny_cfg.report.model_copy(update={"top_features": 3})}
+                               ).model_inputs() == base

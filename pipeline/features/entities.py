@@ -100,6 +100,10 @@ class EntityEncoder:
     def transform(self, credits: dict[str, Credits]) -> pd.DataFrame:
         return pd.concat([self._aggregate(kind, credits[kind]) for kind in self.kinds], axis=1)
 
+    def support(self) -> dict[str, EntityStats]:
+        """Per kind, each fitted entity's film count and shrunken deviation."""
+        return self.stats_
+
     def fit_transform(self, credits: dict[str, Credits], y: np.ndarray) -> pd.DataFrame:
         """Cross-fitted encodings for the rows being fitted; then fits on all of them for `transform`."""
         y = np.asarray(y, dtype=np.float64)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.features.entities import Credits
+from pipeline.features.entities import Credits, EntityStats
 from pipeline.io import load_tables, save_tables
 
 
@@ -107,6 +107,17 @@ class HistoryEncoder:
             f"{kind}_hist_films_max": max_films,
             f"{kind}_hist_career_mean": per_row(career),
         })
+
+    def support(self) -> dict[str, EntityStats]:
+        """Per kind, each fitted entity's film count and shrunken deviation over all its fitted films:
+        what a movie released after the last fitted year is told."""
+        out = {}
+        for kind, table in self.tables_.items():
+            last = table.groupby("name", sort=False).tail(1)          # rows are sorted by (name, year)
+            films = last["cum_n"].to_numpy(np.float64)
+            out[kind] = EntityStats(last["name"].to_numpy(object), films,
+                                    last["cum_dev"].to_numpy(np.float64) / (films + self.smoothing))
+        return out
 
     def save(self, path: Path) -> None:
         save_tables(path, {"prior": self.prior_}, self.tables_)
