@@ -38,18 +38,18 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.clean import drop_duplicate_movies
-from pipeline.config import load_config
-from pipeline.data import load_folder
-from pipeline.demo import generate_demo
-from pipeline.features.entities import EntityEncoder
-from pipeline.features.history import HistoryEncoder
-from pipeline.features.neighbours import NeighbourEncoder
-from pipeline.learners import neighbour_settings
-from pipeline.progress import peak_memory_mb, reset_peak_memory
-from pipeline.report import markdown_table
-from pipeline.workflow import split_and_prepare
-from tests.reference import naive_entity_encoding
+from pipeline.clean import drop_duplicate_movies  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.data import load_folder  # noqa: E402
+from pipeline.demo import generate_demo  # noqa: E402
+from pipeline.features.entities import EntityEncoder  # noqa: E402
+from pipeline.features.history import HistoryEncoder  # noqa: E402
+from pipeline.features.neighbours import NeighbourEncoder  # noqa: E402
+from pipeline.learners import neighbour_settings  # noqa: E402
+from pipeline.progress import peak_memory_mb, reset_peak_memory  # noqa: E402
+from pipeline.report import markdown_table  # noqa: E402
+from pipeline.workflow import split_and_prepare  # noqa: E402
+from tests.reference import naive_entity_encoding  # noqa: E402
 
 TEXT_DIM = 384
 CAST_EXTRA = 29         # 2 + Binomial(29, 0.4) actors: 13.6 on average, about 15 credits with crew and studios

@@ -139,7 +139,8 @@ def _stacker_section(metrics: dict, figs: Figures) -> list[str]:
            f"Meta-learner: `{st['method']}`. " + ("Learner weights are constrained non-negative; raw features "
            "(such as `year`, in rating points per unit) enter with free sign so the blend can follow the drift "
            "in ratings beyond the training years." if st["method"] == "ridge" else ""), "",
-           markdown_table(pd.DataFrame({"column": weights.index, label: weights.map(lambda v: f"{v:.4f}").to_numpy()})), ""]
+           markdown_table(pd.DataFrame({"column": weights.index,
+                                        label: weights.map(lambda v: f"{v:.4f}").to_numpy()})), ""]
     if st.get("intercept") is not None:
         out += [f"Intercept: {st['intercept']:.4f}.", ""]
     return out
