@@ -77,14 +77,11 @@ class EmbeddingConfig(Section):
         return self
 
 
-Block = Literal["tabular", "entities", "history", "names", "text", "image", "words", "neighbours"]
-
-
 class LearnersConfig(Section):
     enabled: tuple[str, ...]
     stacked: tuple[str, ...]
     target: Literal["raw", "level", "level_spread"]
-    exclude_blocks: tuple[Block, ...]    # feature blocks no learner reads
+    exclude_blocks: tuple[str, ...]      # feature blocks no learner reads (names: pipeline/learners.py)
     params: dict[str, dict[str, Any]]
 
     @model_validator(mode="after")

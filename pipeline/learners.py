@@ -39,6 +39,7 @@ from pipeline.target import EraTarget
 # Blocks a learner may read from a MovieFrame.
 TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS = (
     "tabular", "entities", "history", "names", "text", "image", "words", "year", "neighbours")
+BLOCKS = (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS)
 EMBEDDING_BLOCKS = (TEXT, IMAGE)
 # learner parameters that shape the features, not the head
 FEATURE_PARAMS = ("n_components", "max_words", "n_knots")

@@ -24,7 +24,7 @@ from pipeline.evaluate import cold_start_mask, cv_scores, evaluate, scores
 from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
 from pipeline.io import read_json, sha256_file, write_json, write_table
-from pipeline.learners import BASELINES, REGISTRY, available, blocks_used
+from pipeline.learners import BASELINES, BLOCKS, REGISTRY, available, blocks_used
 from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
 from pipeline.progress import StageTimer, track
@@ -59,6 +59,10 @@ def check_learners(cfg: Config) -> None:
         if name not in REGISTRY:
             raise InputError("params.yaml", f"parameter 'learners': unknown learner '{name}'; "
                              f"known: {', '.join(REGISTRY)}")
+    for block in cfg.learners.exclude_blocks:
+        if block not in BLOCKS:
+            raise InputError("params.yaml", f"parameter 'learners.exclude_blocks': unknown feature block '{block}'; "
+                             f"known: {', '.join(BLOCKS)}")
 
 
 def data_overview(raw: MovieData, splits: Splits) -> pd.DataFrame:
