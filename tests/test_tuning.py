@@ -111,3 +111,27 @@ def test_killed_run_resumes_its_studies(demo_dir: Path, tiny_params: Path, tmp_p
     assert sum(t.state.name in ("COMPLETE", "PRUNED") for t in study.trials) == 6
     tuned = json.loads((out / "artifacts" / "tuning" / "tabular_catboost.json").read_text())
     assert tuned["n_complete"] + tuned["n_pruned"] == 6
+
+
+def test_holdout_ratings_cannot_change_tuning(demo_dir: Path, tiny_cfg: Config, tmp_path: Path) -> None:
+    """Scramble the holdout's ratings in the data: every study (its name, which fingerprints its inputs, its
+    best parameters and value) stays identical; scrambling training ratings instead changes them."""
+    from pipeline.workflow import split_and_prepare, tune
+    cfg = tiny_cfg.model_copy(update={"tuning": tiny_cfg.tuning.model_copy(
+        update={"enabled": True, "trials": {"text_ridge": 3, "tabular_lgbm": 2}})})
+    raw, _ = drop_duplicate_movies(load_folder(demo_dir, cfg.data, require_rating=True))
+    splits = make_splits(raw.movies["date"], cfg.split, cfg.seed)
+
+    def tuned(ids: np.ndarray | None, tag: str) -> dict[str, tuple]:
+        movies = raw.movies.copy()
+        if ids is not None:
+            movies.loc[ids, "rating"] = np.random.default_rng(0).uniform(0.5, 5.0, len(ids))
+        _, _, data = split_and_prepare(type(raw)(movies, raw.credits, raw.embeddings, raw.source, raw.counts),
+                                       cfg, tmp_path / tag / "cache")
+        results = tune(cfg, data, storage_for(cfg.tuning, tmp_path / tag / "tuning"), tmp_path / tag)
+        return {n: (r.study_name, r.best_params, r.best_value) for n, r in results.items()}
+
+    original = tuned(None, "original")
+    assert set(original) == {"text_ridge", "tabular_lgbm"}
+    assert tuned(splits.holdout_ids, "holdout") == original
+    assert tuned(splits.train_ids[:200], "train") != original           # the check bites
