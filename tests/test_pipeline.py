@@ -104,7 +104,9 @@ def test_predict_in_chunks_equals_one_pass(run_out: Path, demo_dir: Path, tmp_pa
     whole = bundle.predict(data, tmp_path / "cache")
     bundle.cfg = bundle.cfg.model_copy(update={"predict": PredictConfig(batch=97)})
     chunked = bundle.predict(data, tmp_path / "cache")
-    pd.testing.assert_frame_equal(chunked, whole, check_exact=False, rtol=1e-12, atol=1e-12)
+    # BLAS sums depend on the array's shape (seen: 3e-8 apart on another CPU of this kind): the promise is
+    # agreement within 1e-6 rating points, far below the file's 3 decimals, not bit-identity
+    pd.testing.assert_frame_equal(chunked, whole, check_exact=False, rtol=0, atol=1e-6)
 
 
 def test_predict_refuses_vectors_of_another_dimension(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
