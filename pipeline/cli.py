@@ -1,4 +1,4 @@
-"""`python -m pipeline run|tune-worker|predict|whatif|ultimate|report|demo`: the command-line contract (DESIGN §4).
+"""`movie-rating` (or `python -m pipeline`) run|tune-worker|predict|explain|whatif|ultimate|report|demo.
 
 Exit codes: 0 success; 2 bad input or parameters (one line on stderr, no traceback, nothing
 written); 1 a bug (the traceback is kept).
@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.config import PROJECT_ROOT, load_config
+from pipeline.config import default_params, load_config
 from pipeline.errors import InputError
 
 log = logging.getLogger("pipeline")
@@ -20,64 +20,93 @@ log = logging.getLogger("pipeline")
 def _run(args: argparse.Namespace) -> None:
     from pipeline.workflow import run
     profile = "fast" if args.fast else args.profile
-    cfg = load_config(args.params, profile=profile)
+    cfg = load_config(args.params or default_params(), profile=profile)
     if args.demo:
         from pipeline.demo import generate_demo
         data_dir = args.out_dir / "data" / "demo"
         generate_demo(data_dir, n_movies=args.demo_movies, seed=cfg.seed)
     else:
-        data_dir = args.data_dir or (PROJECT_ROOT / cfg.data.dir)
-    source = str(args.params) + (f" (profile {profile})" if profile else "")
+        data_dir = args.data_dir or data_folder(cfg.data.dir)
+    source = str(args.params or default_params()) + (f" (profile {profile})" if profile else "")
     metrics = run(cfg, data_dir, args.out_dir, params_source=source)
     stack = metrics["holdout"]["stack"]
     print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}); CV RMSE "
           f"{metrics['cv']['stack']['rmse_mean']:.4f}; report: {args.out_dir / 'reports' / 'report.md'}")
 
 
+def data_folder(configured: str) -> Path:
+    """params.yaml's data.dir (relative to the working directory), when --data-dir is not given."""
+    folder = Path(configured)
+    if not folder.is_dir():
+        raise InputError(str(folder), "data folder not found (data.dir in params.yaml); pass --data-dir DIR with "
+                         "movies.csv and the other files of the data contract (README), or --demo for synthetic data")
+    return folder
+
+
 def _tune_worker(args: argparse.Namespace) -> None:
     from pipeline.workflow import tune_worker
-    cfg = load_config(args.params, profile="fast" if args.fast else args.profile)
-    done = tune_worker(cfg, args.data_dir or (PROJECT_ROOT / cfg.data.dir), args.out_dir)
+    cfg = load_config(args.params or default_params(), profile="fast" if args.fast else args.profile)
+    done = tune_worker(cfg, args.data_dir or data_folder(cfg.data.dir), args.out_dir)
     print(f"{sum(done.values())} trials evaluated: " + ", ".join(f"{n} {k}" for n, k in done.items()))
 
 
 def _predict(args: argparse.Namespace) -> None:
-    from pipeline.data import load_folder
+    from pipeline.api import Model
     from pipeline.io import write_table
-    from pipeline.model import ModelBundle
     start = time.perf_counter()
-    bundle = ModelBundle.load(args.model)
-    data = load_folder(args.data_dir, bundle.cfg.data, require_rating=False, embedding_dims=bundle.spec.dims)
-    predictions = bundle.predict(data, args.model.parent / "cache")
-    write_table(args.out, predictions)
-    print(f"{len(predictions):,} predictions written to {args.out} in {time.perf_counter() - start:.1f} s")
+    model = Model.load(args.model)
+    table = model.predict(model.folder_movies(args.data_dir), explain=args.explain)
+    write_table(args.out, table)
+    levels = model.bundle.cfg.intervals.levels if model.bundle.intervals else ()
+    for row in table.head(SHOWN).itertuples(index=False):
+        print(prediction_line(row._asdict(), levels))
+    more = f" (the first {SHOWN} shown)" if len(table) > SHOWN else ""
+    print(f"{len(table):,} predictions written to {args.out}{more} in {time.perf_counter() - start:.1f} s")
 
 
-def _whatif_setup(args: argparse.Namespace):
-    from pipeline.data import load_folder
-    from pipeline.model import ModelBundle
-    bundle = ModelBundle.load(args.model)
-    data = load_folder(args.data_dir, bundle.cfg.data, require_rating=False, embedding_dims=bundle.spec.dims)
-    return bundle, data
+SHOWN = 10      # movies printed by `predict`; the file has them all
+
+
+def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
+    """One movie's prediction, intervals, training-data note and reasons, as `predict` prints them."""
+    from pipeline.intervals import level_name
+    spans = "  ".join(f"{level_name(lv)}%: {row[f'lower_{level_name(lv)}']:.2f}-{row[f'upper_{level_name(lv)}']:.2f}"
+                      for lv in levels)
+    seen = (f"in the training data, actual {row['actual_rating']:.2f}" if row["in_training_data"]
+            else "not in the training data")
+    lines = [f"{row['name']} ({row['year']}): predicted {row['predicted_rating']:.2f}  {spans}  ({seen})"]
+    lines += [f"    {row[k]}" for k in sorted((k for k in row if k.startswith("reason_")), key=lambda k: int(k[7:]))]
+    return "\n".join(lines)
+
+
+def _explain(args: argparse.Namespace) -> None:
+    from pipeline.api import Model
+    model = Model.load(args.model)
+    explanation = model.explain(model.folder_movies(args.data_dir), movie_id=args.movie_id, name=args.name)
+    print(explanation)
+    figure = explanation.waterfall(args.figure or Path(f"waterfall_{explanation.movie_id}.png"), top=args.top)
+    print(f"waterfall figure: {figure}")
 
 
 def _whatif(args: argparse.Namespace) -> None:
-    from pipeline.whatif import find_movie, whatif, whatif_markdown
-    bundle, data = _whatif_setup(args)
-    movie_id = find_movie(data, args.movie_id, args.name)
-    cfg = bundle.cfg.whatif.model_copy(update={k: v for k, v in (("top", args.top), ("max_edits", args.max_edits))
-                                               if v is not None})
+    from pipeline.api import Model
+    from pipeline.whatif import whatif_markdown
+    model = Model.load(args.model)
     start = time.perf_counter()
-    answer = whatif(bundle, data, movie_id, cfg, bundle.cfg.seed, args.model.parent / "cache")
+    answer = model.whatif(model.folder_movies(args.data_dir), movie_id=args.movie_id, name=args.name,
+                          top=args.top, max_edits=args.max_edits)
     print(whatif_markdown(answer))
     print(f"({answer['candidates']} single edits and {answer['trials']} combinations searched in "
           f"{time.perf_counter() - start:.1f} s; these are the model's associations, not causal effects)")
 
 
 def _ultimate(args: argparse.Namespace) -> None:
+    from pipeline.api import Model
     from pipeline.whatif import ultimate, ultimate_markdown
-    bundle, data = _whatif_setup(args)
-    card = ultimate(bundle, data, bundle.cfg.ultimate, bundle.cfg.whatif, bundle.cfg.seed, args.model.parent / "cache")
+    model = Model.load(args.model)
+    cfg = model.bundle.cfg
+    card = ultimate(model.bundle, model.folder_movies(args.data_dir), cfg.ultimate, cfg.whatif, cfg.seed,
+                    model.cache_dir)
     text = ultimate_markdown(card)
     print(text)
     if args.out:
@@ -97,9 +126,11 @@ def _demo(args: argparse.Namespace) -> None:
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, demo: bool = True) -> None:
-    parser.add_argument("--params", type=Path, default=PROJECT_ROOT / "params.yaml")
+    parser.add_argument("--params", type=Path, default=None,
+                        help="parameters (default: params.yaml here, else the packaged defaults)")
     parser.add_argument("--data-dir", type=Path, default=None, help="input folder (default: data.dir in params)")
-    parser.add_argument("--out-dir", type=Path, default=PROJECT_ROOT, help="writes OUT/artifacts and OUT/reports")
+    parser.add_argument("--out-dir", type=Path, default=Path("."),
+                        help="writes OUT/artifacts and OUT/reports (default: the working directory)")
     parser.add_argument("--fast", action="store_true", help="the small 'fast' profile of params.yaml")
     parser.add_argument("--profile", default=None, help="merge profiles.NAME of params.yaml over the base")
     if demo:
@@ -107,8 +138,23 @@ def add_run_arguments(parser: argparse.ArgumentParser, demo: bool = True) -> Non
         parser.add_argument("--demo-movies", type=int, default=3000)
 
 
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, required=True,
+                        help="a model folder (OUT/artifacts/model), or the run's out-dir that holds one")
+    parser.add_argument("--data-dir", type=Path, required=True,
+                        help="movies in the data contract's layout: movies.csv (no rating needed), and "
+                        "optionally actors.csv, directors.csv, studios.csv, *_embeddings.npy")
+
+
+def add_movie_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
+    which = parser.add_mutually_exclusive_group(required=required)
+    which.add_argument("--movie-id", type=int, help="the movie's movie_id in movies.csv")
+    which.add_argument("--name", help="the movie's title (unique in the folder)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m pipeline", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="movie-rating", description="Predict a movie's rating before it is "
+                                     "made: train on a folder of movies, then predict, explain and ask what-if.")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="train, evaluate, write artifacts and the report")
@@ -118,27 +164,32 @@ def build_parser() -> argparse.ArgumentParser:
                             "evaluate their trials; same data and params as the run")
     add_run_arguments(worker, demo=False)
     worker.set_defaults(func=_tune_worker)
-    pred = sub.add_parser("predict", help="predict ratings of a folder of new movies")
-    pred.add_argument("--model", type=Path, required=True)
-    pred.add_argument("--data-dir", type=Path, required=True)
-    pred.add_argument("--out", type=Path, required=True)
+    pred = sub.add_parser("predict", help="predict ratings of a folder of new movies, with intervals and reasons")
+    add_model_arguments(pred)
+    pred.add_argument("--out", type=Path, default=Path("predictions.csv"),
+                      help="the predictions file, .csv or .parquet (default: predictions.csv here)")
+    pred.add_argument("--explain", type=int, default=0, metavar="K",
+                      help="add each movie's K largest reasons (contributions in rating points)")
     pred.set_defaults(func=_predict)
+    expl = sub.add_parser("explain", help="why one movie is predicted what it is: reasons and a waterfall figure")
+    add_model_arguments(expl)
+    add_movie_arguments(expl, required=False)
+    expl.add_argument("--top", type=int, default=10, help="reasons drawn in the figure (the rest summed)")
+    expl.add_argument("--figure", type=Path, default=None,
+                      help="the waterfall figure, .png (default: waterfall_<movie_id>.png here)")
+    expl.set_defaults(func=_explain)
     what = sub.add_parser("whatif", help="edits to one movie that the model predicts would rate higher")
-    what.add_argument("--model", type=Path, required=True)
-    what.add_argument("--data-dir", type=Path, required=True)
-    which = what.add_mutually_exclusive_group(required=True)
-    which.add_argument("--movie-id", type=int)
-    which.add_argument("--name")
+    add_model_arguments(what)
+    add_movie_arguments(what, required=True)
     what.add_argument("--top", type=int, default=None, help="single edits listed (default: whatif.top)")
     what.add_argument("--max-edits", type=int, default=None, help="edits combined (default: whatif.max_edits)")
     what.set_defaults(func=_whatif)
     ult = sub.add_parser("ultimate", help="the highest-predicted movie composed of real parts")
-    ult.add_argument("--model", type=Path, required=True)
-    ult.add_argument("--data-dir", type=Path, required=True)
+    add_model_arguments(ult)
     ult.add_argument("--out", type=Path, default=None, help="also write the movie card (markdown) here")
     ult.set_defaults(func=_ultimate)
     rep = sub.add_parser("report", help="re-render the report from existing artifacts")
-    rep.add_argument("--out-dir", type=Path, default=PROJECT_ROOT)
+    rep.add_argument("--out-dir", type=Path, default=Path("."), help="the run's out-dir (default: here)")
     rep.set_defaults(func=_report)
     demo = sub.add_parser("demo", help="write the deterministic synthetic dataset")
     demo.add_argument("--out", type=Path, required=True)

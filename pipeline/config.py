@@ -15,6 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pipeline.errors import InputError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGED_PARAMS = Path(__file__).parent / "params.yaml"    # in a checkout, a symlink to PROJECT_ROOT/params.yaml
+
+
+def default_params() -> Path:
+    """params.yaml in the working directory if there is one (as DVC reads it), else the packaged defaults."""
+    here = Path("params.yaml")
+    return here if here.is_file() else PACKAGED_PARAMS
 
 
 class Section(BaseModel):
@@ -28,6 +35,8 @@ class DataConfig(Section):
     text_backend: Literal["tfidf-svd", "sentence-transformers"]
     text_model: str | None
     tfidf_dim: int = Field(ge=2)
+    encoder_check_rows: int = Field(ge=1)          # texts re-embedded to identify the encoder of supplied vectors
+    encoder_match_cosine: float = Field(gt=0.0, le=1.0)   # every re-embedded row at least this similar: a match
     rating_range: tuple[float, float]
     year_range: tuple[int, int]
 
@@ -140,6 +149,19 @@ class UltimateConfig(Section):
 class EvaluationConfig(Section):
     bootstrap: int = Field(ge=10)
     ci: float = Field(gt=0.0, lt=1.0)
+    year_bands: tuple[int, ...]          # holdout scores also per band of release years, cut at these years
+
+
+class IntervalConfig(Section):
+    levels: tuple[float, ...] = Field(min_length=1)   # nominal coverage of each interval, e.g. 0.8 and 0.95
+    difficulty: tuple[str, ...]          # what sigma reads besides the era spread (pipeline/intervals.py)
+    log_floor: float = Field(gt=0.0)     # g fits log(|residual| / spread + log_floor)
+
+    @model_validator(mode="after")
+    def _levels_are_probabilities(self) -> "IntervalConfig":
+        if not all(0.0 < lv < 1.0 for lv in self.levels):
+            raise ValueError("levels must lie strictly between 0 and 1")
+        return self
 
 
 class PredictConfig(Section):
@@ -168,6 +190,7 @@ class Config(Section):
     whatif: WhatIfConfig
     ultimate: UltimateConfig
     evaluation: EvaluationConfig
+    intervals: IntervalConfig
     predict: PredictConfig
     report: ReportConfig
     profiles: dict[str, dict[str, Any]]
@@ -209,7 +232,7 @@ def parse_config(raw: dict[str, Any], *, profile: str | None = None, source: str
 
 def project_config(overrides: dict[str, Any] | None = None) -> Config:
     """The project's params.yaml with `overrides` merged over it (tests, notebooks)."""
-    raw = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+    raw = yaml.safe_load(PACKAGED_PARAMS.read_text(encoding="utf-8"))
     return parse_config(raw, overrides=overrides)
 
 

@@ -99,51 +99,62 @@ def _numeric(df: pd.DataFrame, file: str, col: str, *, integer: bool, required: 
     return values
 
 
-def load_movies(path: Path, cfg: DataConfig, *, require_rating: bool) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError(path.name, f"required file not found in {path.parent}")
-    df = _read_csv(path)
-    _require_columns(df, path.name, MOVIE_COLUMNS + (("rating",) if require_rating else ()))
+def as_csv_text(df: pd.DataFrame) -> pd.DataFrame:
+    """A DataFrame as `_read_csv` would read it back from `df.to_csv()`: every value a string, empty or
+    missing values NaN. Frames from the Python API go through the same checks, with the same errors, as files."""
+    text = df.astype(str).where(df.notna())
+    text.columns = [str(c) for c in df.columns]
+    return text.replace("", np.nan)
+
+
+def movies_table(df: pd.DataFrame, file: str, cfg: DataConfig, *, require_rating: bool) -> pd.DataFrame:
+    """movies.csv's rows (as text) validated and typed, indexed by movie_id."""
+    _require_columns(df, file, MOVIE_COLUMNS + (("rating",) if require_rating else ()))
     if df.empty:
-        raise InputError(path.name, "has a header but no movies")
-    ids = _numeric(df, path.name, "movie_id", integer=True, required=True, lo=0)
+        raise InputError(file, "has a header but no movies")
+    ids = _numeric(df, file, "movie_id", integer=True, required=True, lo=0)
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(path.name, f"duplicate movie_id {int(ids.iloc[row])}", column="movie_id", line=row + 2)
+        raise InputError(file, f"duplicate movie_id {int(ids.iloc[row])}", column="movie_id", line=row + 2)
     out = pd.DataFrame(index=pd.Index(ids.astype(np.int64), name="movie_id"))
     out["name"] = df["name"].fillna("").to_numpy()
-    out["date"] = _numeric(df, path.name, "date", integer=True, required=True,
+    out["date"] = _numeric(df, file, "date", integer=True, required=True,
                            lo=cfg.year_range[0], hi=cfg.year_range[1]).to_numpy()
-    out["minute"] = _numeric(df, path.name, "minute", integer=False, required=False, lo=0).to_numpy()
+    out["minute"] = _numeric(df, file, "minute", integer=False, required=False, lo=0).to_numpy()
     for col in TEXT_COLUMNS:
         out[col] = df[col].fillna("").astype(str).to_numpy()
     out["theatrical_release_age_rating"] = df["theatrical_release_age_rating"].to_numpy()
     if "rating" in df.columns:
-        out["rating"] = _numeric(df, path.name, "rating", integer=False, required=False,
+        out["rating"] = _numeric(df, file, "rating", integer=False, required=False,
                                  lo=cfg.rating_range[0], hi=cfg.rating_range[1]).to_numpy()
     else:
         out["rating"] = np.nan
     if require_rating and out["rating"].isna().all():
-        raise InputError(path.name, "no movie has a rating; training needs labelled movies", column="rating")
-    for col in TEXT_COLUMNS:
-        if (out[col].str.strip() == "").all():
-            raise InputError(path.name, "every value is empty; supply text or drop the column's modality",
-                             column=col)
+        raise InputError(file, "no movie has a rating; training needs labelled movies", column="rating")
+    if require_rating:      # a folder of new movies may well have one movie with no tagline at all
+        for col in TEXT_COLUMNS:
+            if (out[col].str.strip() == "").all():
+                raise InputError(file, "every value is empty; supply text or drop the column's modality",
+                                 column=col)
     out["date"] = out["date"].astype(np.int64)
     return out.sort_index()
 
 
-def load_links(folder: Path, kind: str, movie_ids: pd.Index, counts: dict[str, int]) -> pd.DataFrame:
-    """One credit table with billing order; unknown movies and exact duplicates are dropped and counted."""
-    file, name_col = LINK_FILES[kind]
-    path = folder / file
-    empty = pd.DataFrame({"movie_id": pd.Series([], dtype=np.int64), "name": pd.Series([], dtype=str),
-                          "billing": pd.Series([], dtype=np.int64)})
+def load_movies(path: Path, cfg: DataConfig, *, require_rating: bool) -> pd.DataFrame:
     if not path.is_file():
+        raise InputError(path.name, f"required file not found in {path.parent}")
+    return movies_table(_read_csv(path), path.name, cfg, require_rating=require_rating)
+
+
+def links_table(df: pd.DataFrame | None, kind: str, movie_ids: pd.Index, counts: dict[str, int]) -> pd.DataFrame:
+    """One credit table (rows as text) with billing order; unknown movies and exact duplicates are dropped
+    and counted. `None`: the kind's file is absent."""
+    file, name_col = LINK_FILES[kind]
+    if df is None:
         counts[f"{kind}: file absent"] = 1
-        return empty
-    df = _read_csv(path)
+        return pd.DataFrame({"movie_id": pd.Series([], dtype=np.int64), "name": pd.Series([], dtype=str),
+                             "billing": pd.Series([], dtype=np.int64)})
     _require_columns(df, file, ("movie_id", name_col))
     ids = _numeric(df, file, "movie_id", integer=True, required=True, lo=0).astype(np.int64)
     links = pd.DataFrame({"movie_id": ids.to_numpy(), "name": df[name_col].fillna("").str.strip().to_numpy()})
@@ -161,27 +172,32 @@ def load_links(folder: Path, kind: str, movie_ids: pd.Index, counts: dict[str, i
 
 
 def load_embedding(path: Path, movie_ids: pd.Index, *, expect_dim: int | None = None) -> np.ndarray:
-    """An (n_movies, d) float array whose row i belongs to movie_id i; returned in movies' order."""
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise InputError(path.name, f"not a readable .npy array ({exc})") from None
+    return embedding_rows(arr, path.name, movie_ids, expect_dim=expect_dim)
+
+
+def embedding_rows(arr: np.ndarray, file: str, movie_ids: pd.Index, *, expect_dim: int | None = None) -> np.ndarray:
+    """An (n_movies, d) float array whose row i belongs to movie_id i; returned in movies' order."""
+    arr = np.asarray(arr)
     if arr.ndim != 2:
-        raise InputError(path.name, f"must be 2-D (n_movies, d), got shape {arr.shape}")
+        raise InputError(file, f"must be 2-D (n_movies, d), got shape {arr.shape}")
     if not np.issubdtype(arr.dtype, np.floating):
-        raise InputError(path.name, f"must hold floats, got dtype {arr.dtype}")
+        raise InputError(file, f"must hold floats, got dtype {arr.dtype}")
     if arr.shape[0] != len(movie_ids):
-        raise InputError(path.name, f"has {arr.shape[0]} rows but movies.csv has {len(movie_ids)} movies")
+        raise InputError(file, f"has {arr.shape[0]} rows but movies.csv has {len(movie_ids)} movies")
     if int(movie_ids.max()) >= arr.shape[0]:
-        raise InputError(path.name, f"movie_id {int(movie_ids.max())} is out of range of {arr.shape[0]} rows",
+        raise InputError(file, f"movie_id {int(movie_ids.max())} is out of range of {arr.shape[0]} rows",
                          column="movie_id")
     if expect_dim is not None and arr.shape[1] != expect_dim:
-        raise InputError(path.name, f"has dimension {arr.shape[1]}, the model was trained on {expect_dim}")
+        raise InputError(file, f"has dimension {arr.shape[1]}, the model was trained on {expect_dim}")
     aligned = np.asarray(arr[movie_ids.to_numpy()], dtype=np.float32)
     bad = ~np.isfinite(aligned).all(axis=1)
     if bad.any():
         row = int(movie_ids[np.flatnonzero(bad)[0]])
-        raise InputError(path.name, f"row {row} holds NaN or infinite values")
+        raise InputError(file, f"row {row} holds NaN or infinite values")
     return aligned
 
 
@@ -193,8 +209,24 @@ def load_folder(folder: Path, cfg: DataConfig, *, require_rating: bool,
         raise InputError(str(folder), "data folder not found")
     movies = load_movies(folder / "movies.csv", cfg, require_rating=require_rating)
     counts: dict[str, int] = {}
-    credits = {kind: load_links(folder, kind, movies.index, counts) for kind in LINK_FILES}
+    credits = {kind: links_table(_read_csv(folder / file) if (folder / file).is_file() else None,
+                                 kind, movies.index, counts) for kind, (file, _) in LINK_FILES.items()}
     dims = embedding_dims or {}
     embeddings = {name: load_embedding(folder / file, movies.index, expect_dim=dims.get(name))
                   for name, file in EMBEDDING_FILES.items() if (folder / file).is_file()}
     return MovieData(movies, credits, embeddings, folder, counts)
+
+
+def frames_data(movies: pd.DataFrame, credits: dict[str, pd.DataFrame | None], embeddings: dict[str, np.ndarray],
+                cfg: DataConfig, *, require_rating: bool, embedding_dims: dict[str, int] | None = None,
+                source: Path = Path("<DataFrame>")) -> MovieData:
+    """`load_folder` for DataFrames and arrays already in memory (the Python API): each frame is checked as
+    the file it stands for (`movies` as movies.csv, credits as actors.csv, ...), with the same errors."""
+    table = movies_table(as_csv_text(movies), "movies.csv", cfg, require_rating=require_rating)
+    counts: dict[str, int] = {}
+    links = {kind: links_table(None if credits.get(kind) is None else as_csv_text(credits[kind]),
+                               kind, table.index, counts) for kind in LINK_FILES}
+    dims = embedding_dims or {}
+    vectors = {name: embedding_rows(arr, EMBEDDING_FILES[name], table.index, expect_dim=dims.get(name))
+               for name, arr in embeddings.items()}
+    return MovieData(table, links, vectors, source, counts)

@@ -1,8 +1,12 @@
-"""What drives the predictions: native importances, SHAP values, stacker weights, an embedding map.
+"""What drives the predictions: native importances, SHAP values, per-movie reasons, an embedding map.
 
-Writes artifacts only; report.py draws them.
+A reason is a group of features a person recognises (the cast, the director, the runtime...): the
+learners' columns are mapped to groups by name, and each group's contribution is the sum of its
+columns' TreeSHAP values (trees) or exact terms (linear heads).
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,6 +15,40 @@ from pipeline.config import ReportConfig
 from pipeline.features.frame import MovieFrame
 from pipeline.heads import CatBoostHead
 from pipeline.learners import Learner
+
+
+# (group, pattern on a learner's column name), first match wins; see the column names in pipeline/features/
+GROUP_PATTERNS = (
+    ("cast", r"^(n_)?actor"),
+    ("director", r"^(n_)?director"),
+    ("studio", r"^(n_)?studio"),
+    ("release year", r"^year"),
+    ("runtime", r"^(minute|log_minute|is_short|runtime_missing)"),
+    ("age rating", r"^age_rating"),
+    ("story (tagline and description)", r"^(text_|word=|words_|has_tagline|has_description|tagline|description)"),
+    ("title", r"^title_"),
+    ("poster", r"^image_"),
+)
+GROUPS = tuple(g for g, _ in GROUP_PATTERNS) + ("other",)
+
+
+def feature_group(column: str) -> str:
+    for group, pattern in GROUP_PATTERNS:
+        if re.match(pattern, column):
+            return group
+    return "other"
+
+
+def group_codes(columns: list[str]) -> np.ndarray:
+    """Each column's position in GROUPS."""
+    return np.array([GROUPS.index(feature_group(c)) for c in columns], dtype=np.int64)
+
+
+def top_reasons(contributions: pd.DataFrame, k: int) -> list[list[tuple[str, float]]]:
+    """Per row, the k groups with the largest absolute contributions, largest first."""
+    values = contributions[list(GROUPS)].to_numpy()
+    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
+    return [[(GROUPS[j], float(values[i, j])) for j in row] for i, row in enumerate(order)]
 
 
 def fold_importance(importance: pd.DataFrame) -> pd.DataFrame:
@@ -30,7 +68,8 @@ def shap_table(learner: Learner, frame: MovieFrame, cfg: ReportConfig, seed: int
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(frame), size=min(cfg.shap_rows, len(frame)), replace=False))
     X = learner.features(frame.take(rows))
-    values = learner.head_.shap_values(X) * learner.target_.spread(frame.tabular["year"].to_numpy()[rows])[:, None]
+    spread = learner.target_.spread(frame.tabular["year"].to_numpy()[rows])
+    values = learner.head_.contributions(X).values * spread[:, None]
     return pd.DataFrame(values, columns=X.columns), X.assign(movie_id=frame.ids[rows])
 
 

@@ -6,11 +6,13 @@ through skops with an explicit allowlist, the rest as JSON.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from pipeline.features.sparse import Sparse
 
@@ -38,6 +40,26 @@ def skops_load(path: Path) -> Any:
     return sio.load(path, trusted=SKOPS_TRUSTED)
 
 
+@dataclass(frozen=True)
+class Contributions:
+    """prediction = base + sum over columns of (values - offset): per row, in the head's own units.
+
+    `offset` lets a sparse linear head centre its terms on the training means without densifying them."""
+    values: np.ndarray | sp.spmatrix      # rows x columns
+    base: np.ndarray                      # per row
+    offset: np.ndarray | None = None      # per column; None: 0
+
+    def grouped(self, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """Rows x groups: the sum of the columns of each group (`groups[j]`: column j's group)."""
+        onehot = sp.csr_matrix((np.ones(len(groups)), (np.arange(len(groups)), groups)),
+                               shape=(len(groups), n_groups))
+        summed = self.values @ onehot
+        out = summed.toarray() if sp.issparse(summed) else np.asarray(summed, dtype=np.float64)
+        if self.offset is not None:
+            out = out - np.asarray(onehot.T @ self.offset, dtype=np.float64)[None, :]
+        return out
+
+
 class Head:
     """A model on the learner's feature matrix: fit, predict, importances, native save/load."""
     sparse = False            # True: reads a `Sparse` design instead of a DataFrame
@@ -53,6 +75,10 @@ class Head:
 
     def importance(self) -> pd.Series:
         raise NotImplementedError
+
+    def contributions(self, X: pd.DataFrame) -> Contributions:
+        """Each column's additive part of every prediction (TreeSHAP for trees, exact terms for linear heads)."""
+        raise NotImplementedError(f"{type(self).__name__} does not decompose its predictions")
 
     def save(self, folder: Path) -> None:
         raise NotImplementedError
@@ -73,11 +99,11 @@ class CatBoostHead(Head):
     def importance(self) -> pd.Series:
         return pd.Series(self.model_.get_feature_importance(), index=self.model_.feature_names_)
 
-    def shap_values(self, X: pd.DataFrame) -> np.ndarray:
+    def contributions(self, X: pd.DataFrame) -> Contributions:
         from catboost import Pool
         cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-        pool = Pool(_catboost_ready(X), cat_features=cats)
-        return self.model_.get_feature_importance(pool, type="ShapValues")[:, :-1]
+        shap = self.model_.get_feature_importance(Pool(_catboost_ready(X), cat_features=cats), type="ShapValues")
+        return Contributions(shap[:, :-1], shap[:, -1])
 
     def save(self, folder: Path) -> None:
         self.model_.save_model(str(folder / "model.cbm"))
@@ -108,6 +134,10 @@ class LGBMHead(Head):
     def importance(self) -> pd.Series:
         return pd.Series(self.booster_.feature_importance("gain"), index=self.booster_.feature_name())
 
+    def contributions(self, X: pd.DataFrame) -> Contributions:
+        shap = np.asarray(self.booster_.predict(X, pred_contrib=True), dtype=np.float64)
+        return Contributions(shap[:, :-1], shap[:, -1])
+
     def save(self, folder: Path) -> None:
         self.booster_.save_model(str(folder / "model.txt"))
 
@@ -134,6 +164,12 @@ class XGBHead(Head):
     def importance(self) -> pd.Series:
         gain = self.booster_.get_score(importance_type="total_gain")
         return pd.Series(gain, dtype=float).reindex(self.booster_.feature_names, fill_value=0.0)
+
+    def contributions(self, X: pd.DataFrame) -> Contributions:
+        import xgboost as xgb
+        shap = np.asarray(self.booster_.predict(xgb.DMatrix(X, enable_categorical=True), pred_contribs=True),
+                          dtype=np.float64)
+        return Contributions(shap[:, :-1], shap[:, -1])
 
     def save(self, folder: Path) -> None:
         self.booster_.save_model(str(folder / "model.ubj"))
@@ -164,6 +200,12 @@ class LinearHead(Head):
     def importance(self) -> pd.Series:
         return pd.Series(np.abs(self.model_[-1].coef_), index=self.columns_)
 
+    def contributions(self, X: pd.DataFrame) -> Contributions:
+        """coef * standardised value: centred on the training means, so the base is the mean prediction."""
+        scaled = self.model_[0].transform(X[self.columns_].to_numpy(np.float64))
+        ridge = self.model_[-1]
+        return Contributions(scaled * ridge.coef_, np.full(len(X), float(ridge.intercept_)))
+
     def save(self, folder: Path) -> None:
         skops_dump(self.model_, folder / "linear.skops")
         (folder / "linear.json").write_text(json.dumps({"columns": self.columns_}))
@@ -184,6 +226,7 @@ class SparseRidgeHead(Head):
         from sklearn.linear_model import Ridge
         self.columns_ = X.columns
         self.model_ = Ridge(alpha=self.params.get("alpha", 1.0), random_state=self.seed).fit(X.matrix, y)
+        self.means_ = np.asarray(X.matrix.mean(axis=0), dtype=np.float64).ravel()   # to centre contributions
         return self
 
     def predict(self, X: Sparse) -> np.ndarray:
@@ -192,15 +235,23 @@ class SparseRidgeHead(Head):
     def importance(self) -> pd.Series:
         return pd.Series(np.abs(self.model_.coef_), index=self.columns_)
 
+    def contributions(self, X: Sparse) -> Contributions:
+        """coef * (value - training mean), kept sparse: the means enter as a per-column offset."""
+        coef = self.model_.coef_
+        base = float(self.model_.intercept_ + coef @ self.means_)
+        return Contributions(X.matrix.multiply(coef[None, :]).tocsr(), np.full(len(X), base), coef * self.means_)
+
     def save(self, folder: Path) -> None:
         skops_dump(self.model_, folder / "ridge.skops")
         (folder / "ridge.json").write_text(json.dumps({"columns": self.columns_}))
+        np.save(folder / "ridge_means.npy", self.means_)
 
     @classmethod
     def load(cls, folder: Path) -> "SparseRidgeHead":
         head = cls({}, 0)
         head.model_ = skops_load(folder / "ridge.skops")
         head.columns_ = json.loads((folder / "ridge.json").read_text())["columns"]
+        head.means_ = np.load(folder / "ridge_means.npy", allow_pickle=False)
         return head
 
 
@@ -211,6 +262,9 @@ class MeanHead(Head):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return np.full(len(X), self.mean_)
+
+    def contributions(self, X: pd.DataFrame) -> Contributions:
+        return Contributions(np.zeros((len(X), X.shape[1])), np.full(len(X), self.mean_))
 
     def importance(self) -> pd.Series:
         return pd.Series(dtype=float)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -19,10 +19,12 @@ from pipeline.clean import CleaningLog, CleaningStats, apply_cleaning, fit_clean
 from pipeline.config import Config, parse_config
 from pipeline.data import MovieData
 from pipeline.errors import InputError
+from pipeline.explain import GROUPS, feature_group, group_codes
 from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
 from pipeline.heads import skops_dump, skops_load
-from pipeline.io import atomic_dir, read_json, sha256_file, write_json
+from pipeline.intervals import IntervalModel, difficulty_table
+from pipeline.io import atomic_dir, load_tables, read_json, save_tables, sha256_file, write_json
 from pipeline.learners import Learner, make_learner
 from pipeline.stacking import Stacker
 
@@ -71,6 +73,10 @@ class ModelBundle:
     spec: FrameSpec
     learners: dict[str, Learner]
     stacker: Stacker
+    reference: dict[str, float]            # training means of year and the stacker's raw columns (reasons' baseline)
+    training: pd.DataFrame                 # name, year, rating of every movie fitted: "was it in the training data?"
+    intervals: IntervalModel | None = None
+    evaluation: dict = field(default_factory=dict)   # per learner: holdout and CV scores, fit and predict seconds
 
     def frame(self, data: MovieData, cache_dir: Path) -> MovieFrame:
         """New movies through the shipped preprocessing (training-time statistics, no refitting)."""
@@ -91,7 +97,41 @@ class ModelBundle:
         frame = self.frame(data, cache_dir)
         preds = {name: learner.predict(frame) for name, learner in self.learners.items()}
         stacked = self.stacker.predict(stack_table(frame, preds, self.stacker.cfg.raw_features))
-        return pd.DataFrame({"movie_id": frame.ids, "predicted_rating": stacked} | preds)
+        out = pd.DataFrame({"movie_id": frame.ids, "predicted_rating": stacked} | preds)
+        if self.intervals is not None:
+            bounds = self.intervals.predict(difficulty_table(frame.tabular, preds), stacked, self.cfg.data.rating_range)
+            out = pd.concat([out, bounds], axis=1)
+        return out
+
+    def contributions(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
+        """`movie_id, baseline` and one column per reason group (explain.GROUPS), in rating points: per movie
+        they sum to the stack's (unclipped) prediction. The stacker's weights carry each learner's TreeSHAP
+        values or linear terms, scaled by the learner's era spread; the era lines and the stacker's raw
+        columns enter as *release year* (or their own group) against the training means in `reference`, so
+        the baseline is the prediction for a movie of the mean training year with every feature at its
+        expected value."""
+        if self.stacker.cfg.method != "ridge":
+            raise InputError("params.yaml", "parameter 'stacking.method': per-movie reasons need the ridge "
+                             "stacker (its blend is linear in the learners); this model uses "
+                             f"'{self.stacker.cfg.method}'")
+        frame = self.frame(data, cache_dir)
+        n, weights = len(frame), self.stacker.weights()
+        out = np.zeros((n, len(GROUPS)))
+        baseline = np.full(n, float(self.stacker.intercept_))
+        for col in self.stacker.cfg.raw_features:
+            out[:, GROUPS.index(feature_group(col))] += weights[col] * (frame.tabular[col].to_numpy(np.float64)
+                                                                         - self.reference[col])
+            baseline += weights[col] * self.reference[col]
+        years, ref_year = frame.tabular["year"].to_numpy(np.float64), np.full(n, self.reference["year"])
+        for name, learner in self.learners.items():
+            parts = learner.head_.contributions(learner.features(frame))
+            era, spread = learner.target_, learner.target_.spread(years)
+            out += weights[name] * spread[:, None] * parts.grouped(group_codes(learner.columns_), len(GROUPS))
+            at_ref = era.level(ref_year) + era.spread(ref_year) * parts.base
+            baseline += weights[name] * at_ref
+            out[:, GROUPS.index("release year")] += weights[name] * (era.level(years) + spread * parts.base - at_ref)
+        return pd.DataFrame({"movie_id": frame.ids, "baseline": baseline}
+                            | {group: out[:, j] for j, group in enumerate(GROUPS)})
 
     def save(self, folder: Path) -> None:
         with atomic_dir(folder) as tmp:
@@ -103,6 +143,11 @@ class ModelBundle:
             for name, learner in self.learners.items():
                 learner.save(tmp / "learners" / name)
             self.stacker.save(tmp / "stacker")
+            save_tables(tmp / "training_movies.npz", self.reference, {"movies": self.training})
+            if self.intervals is not None:
+                write_json(tmp / "intervals.json", self.intervals.to_dict())
+                np.savez(tmp / "intervals.npz", **self.intervals.arrays())
+            write_json(tmp / "evaluation.json", self.evaluation)
             files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
             write_json(tmp / "manifest.json", {"files": files, "versions": package_versions()})
 
@@ -120,10 +165,18 @@ class ModelBundle:
                 vec = TfidfSvdVectorizer(cfg.data.tfidf_dim, cfg.seed)
                 vec.pipeline_ = skops_load(folder / f"vectorizer_{source}.skops")
                 vectorizers[source] = vec
-        spec = FrameSpec(frame_meta["origin"], frame_meta["dims"], frame_meta["modalities"], vectorizers)
+        spec = FrameSpec(frame_meta["origin"], frame_meta["dims"], frame_meta["modalities"], vectorizers,
+                         frame_meta["encoders"])
         stacker = Stacker.load(folder / "stacker", cfg.stacking)
         learners = {name: Learner.load(folder / "learners" / name, cfg) for name in stacker.learners}
-        return cls(cfg, CleaningStats(**read_json(folder / "cleaning.json")), spec, learners, stacker)
+        reference, tables = load_tables(folder / "training_movies.npz")
+        intervals = None
+        if (folder / "intervals.json").is_file():
+            with np.load(folder / "intervals.npz", allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+            intervals = IntervalModel.from_parts(cfg.intervals, read_json(folder / "intervals.json"), arrays)
+        return cls(cfg, CleaningStats(**read_json(folder / "cleaning.json")), spec, learners, stacker, reference,
+                   tables["movies"], intervals, read_json(folder / "evaluation.json"))
 
 
 def verify_manifest(folder: Path) -> None:
@@ -145,10 +198,17 @@ def verify_manifest(folder: Path) -> None:
 
 
 def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names: list[str], stacker: Stacker,
-               cache_dir: Path) -> ModelBundle:
-    """Refit preprocessing and every stacked learner on `fit_ids` (all labelled rows) for shipping."""
+               cache_dir: Path, intervals: IntervalModel | None = None, evaluation: dict | None = None) -> ModelBundle:
+    """Refit preprocessing and every stacked learner on `fit_ids` (all labelled rows) for shipping; the
+    stacker, the interval model and the evaluation come from the cross-validated stages before."""
     prep = prepare(data, cfg, fit_ids, cache_dir)
     rows = prep.data.movies.index.get_indexer(fit_ids)
     frame, y = prep.frame.take(rows), prep.data.movies["rating"].to_numpy()[rows]
     learners = {name: make_learner(name, cfg).fit(frame, y) for name in learner_names}
-    return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker)
+    reference = {col: float(frame.tabular[col].astype(np.float64).mean())
+                 for col in ("year", *stacker.cfg.raw_features)}
+    movies = prep.data.movies.iloc[rows]
+    training = pd.DataFrame({"name": movies["name"].astype(str).to_numpy(), "year": movies["date"].to_numpy(),
+                             "rating": y})
+    return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker, reference, training, intervals,
+                       evaluation or {})

@@ -31,7 +31,8 @@ class OOFResult:
     holdout: pd.Series           # index holdout movie_id
     fold_rmse: np.ndarray
     importance: pd.DataFrame     # feature x fold
-    seconds: float
+    seconds: float               # the K fits and predictions
+    predict_seconds: float       # one fold model predicting the holdout (mean over folds)
 
     def save(self, folder: Path) -> list[Path]:
         """`<name>.parquet` (predictions, read by the report), `<name>.json` (fold scores, time) and the
@@ -39,7 +40,8 @@ class OOFResult:
         paths = [folder / f"{self.name}.parquet", folder / f"{self.name}.json",
                  folder / f"{self.name}_importance.parquet"]
         write_table(paths[0], self.to_frame())
-        write_json(paths[1], {"fold_rmse": self.fold_rmse.tolist(), "seconds": self.seconds})
+        write_json(paths[1], {"fold_rmse": self.fold_rmse.tolist(), "seconds": self.seconds,
+                              "predict_seconds": self.predict_seconds})
         write_table(paths[2], self.importance.rename_axis("feature").reset_index())
         return paths
 
@@ -50,7 +52,8 @@ class OOFResult:
         series = {part: rows.set_index("movie_id")["prediction"].rename(name).rename_axis(None)
                   for part, rows in table.groupby("part")}
         importance = pd.read_parquet(folder / f"{name}_importance.parquet").set_index("feature").rename_axis(None)
-        return cls(name, series["oof"], series["holdout"], np.array(meta["fold_rmse"]), importance, meta["seconds"])
+        return cls(name, series["oof"], series["holdout"], np.array(meta["fold_rmse"]), importance, meta["seconds"],
+                   meta["predict_seconds"])
 
     def to_frame(self) -> pd.DataFrame:
         return pd.concat([
@@ -63,14 +66,17 @@ def run_oof(name: str, cfg: Config, train: MovieFrame, y: np.ndarray, holdout: M
             splits: Splits, drop: frozenset[str] = frozenset()) -> OOFResult:
     start = time.perf_counter()
     oof = np.full(len(train), np.nan)
-    holdout_preds, rmses, importances = [], [], {}
+    holdout_preds, rmses, importances, predict_seconds = [], [], {}, []
     for k, (fit_pos, pred_pos) in enumerate(splits.fold_positions()):
         learner = make_learner(name, cfg, drop).fit(train.take(fit_pos), y[fit_pos])
         oof[pred_pos] = learner.predict(train.take(pred_pos))
+        tic = time.perf_counter()
         holdout_preds.append(learner.predict(holdout))
+        predict_seconds.append(time.perf_counter() - tic)
         rmses.append(float(np.sqrt(np.mean((oof[pred_pos] - y[pred_pos]) ** 2))))
         importances[f"fold{k}"] = learner.head_.importance()
         log.info("%s fold %d/%d: rmse %.4f", name, k + 1, splits.n_folds, rmses[-1])
     return OOFResult(name, pd.Series(oof, index=train.ids, name=name),
                      pd.Series(np.mean(holdout_preds, axis=0), index=holdout.ids, name=name),
-                     np.array(rmses), pd.DataFrame(importances), time.perf_counter() - start)
+                     np.array(rmses), pd.DataFrame(importances), time.perf_counter() - start,
+                     float(np.mean(predict_seconds)))

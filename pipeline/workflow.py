@@ -23,6 +23,7 @@ from pipeline.errors import InputError
 from pipeline.evaluate import cold_start_mask, cv_scores, evaluate, scores
 from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
+from pipeline.intervals import IntervalModel, check_difficulty, coverage_table, difficulty_table, year_bands
 from pipeline.io import read_json, sha256_file, write_json, write_table
 from pipeline.learners import BASELINES, BLOCKS, REGISTRY, available, blocks_used
 from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
@@ -188,6 +189,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         write_json(art / "cleaning_log.json", loading_log(raw) + dup_log + unlabelled + prep.log)
         write_table(art / "folds.csv", splits.to_frame())
         write_table(art / "dataset.parquet", data_overview(raw, splits))
+        check_difficulty(cfg.intervals.difficulty, data.train.tabular)
         names = [n for n in cfg.learners.enabled if available(n, cfg, data.train)]
         if len(names) < len(cfg.learners.enabled):
             log.warning("learners skipped (their modality is absent or their optional library is not installed): "
@@ -220,9 +222,12 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             cfg = tuned_config(cfg, tuning)
         stacker, stack_cv, stack_holdout = fit_stack(cfg.stacking, stacked, train_table, holdout_table, data.y,
                                                      splits, cfg.seed)
+        stack_cv, stack_holdout = (np.clip(p, *cfg.data.rating_range) for p in (stack_cv, stack_holdout))
         write_table(art / "oof" / f"{STACK}.parquet", OOFResult(
             STACK, pd.Series(stack_cv, index=data.train.ids), pd.Series(stack_holdout, index=data.holdout.ids),
-            np.array([]), pd.DataFrame(), 0.0).to_frame())
+            np.array([]), pd.DataFrame(), 0.0, 0.0).to_frame())
+        shipped = stacker.pruned()
+        intervals, interval_metrics = fit_intervals(cfg, data, results, shipped.learners, stack_cv, stack_holdout)
 
     with timer.stage("evaluate"):
         predictions = {n: (r.oof.to_numpy(), r.holdout.to_numpy()) for n, r in results.items()}
@@ -232,8 +237,10 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                            cfg.evaluation.bootstrap, cfg.evaluation.ci, cfg.seed)
         metrics |= {
             "modalities": prep.spec.modalities,
+            "text_vectors": {"encoders": prep.spec.encoders, "note": prep.spec.text_note()},
             "learners": {n: {"modality": REGISTRY[n].modality, "stacked": n in stacked,
-                             "fit_seconds": round(results[n].seconds, 2)} for n in results},
+                             "fit_seconds": round(results[n].seconds, 2),
+                             "predict_seconds": round(results[n].predict_seconds, 4)} for n in results},
             "stacker": {"method": cfg.stacking.method, "weights": stacker.weights().to_dict(),
                         "intercept": getattr(stacker, "intercept_", None), "alpha": cfg.stacking.alpha},
             "split": {"cutoff_year": splits.cutoff_year, "n_train": len(splits.train_ids),
@@ -241,6 +248,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                       "n_cold_start": int(cold.sum())},
             "tuning": {n: r.to_dict() for n, r in tuning.items()},
             "era_target": EraTarget(cfg.learners.target).fit(data.train.tabular["year"].to_numpy(), data.y).to_dict(),
+            "intervals": interval_metrics,
         }
         write_json(art / "metrics.json", metrics)
 
@@ -250,14 +258,15 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             write_json(art / "metrics.json", metrics)
 
     with timer.stage("refit"):
-        shipped = stacker.pruned()
+        evaluation = leaderboard(metrics)
         refit_key = checkpoints.key("refit", cfg.model_inputs(),
                                     {n: cfg.learners.params.get(n) for n in shipped.learners},
-                                    shipped.weights().to_dict(), getattr(shipped, "intercept_", None))
+                                    shipped.weights().to_dict(), getattr(shipped, "intercept_", None),
+                                    intervals.to_dict(), intervals.scores_, evaluation)
         if checkpoints.fresh("refit", refit_key):
             bundle = ModelBundle.load(art / "model")
         else:
-            bundle = fit_bundle(raw, cfg, labelled, shipped.learners, shipped, cache)
+            bundle = fit_bundle(raw, cfg, labelled, shipped.learners, shipped, cache, intervals, evaluation)
             bundle.save(art / "model")
             checkpoints.record("refit", refit_key, list((art / "model").rglob("*")))
 
@@ -282,6 +291,34 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     run_info |= {"timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(art / "run.json", run_info)
     return metrics
+
+
+def fit_intervals(cfg: Config, data: Labelled, results: dict[str, OOFResult], learners: list[str],
+                  stack_cv: np.ndarray, stack_holdout: np.ndarray) -> tuple[IntervalModel, dict]:
+    """The interval model, calibrated on the training rows' out-of-fold predictions of the shipped learners
+    and the stack; its coverage cross-validated on those rows and observed on the holdout, per year band."""
+    table = difficulty_table(data.train.tabular, {n: results[n].oof.to_numpy() for n in learners})
+    model = IntervalModel(cfg.intervals, learners).fit(table, stack_cv, data.y, data.splits.fold)
+    holdout_table = difficulty_table(data.holdout.tabular, {n: results[n].holdout.to_numpy() for n in learners})
+    bounds = model.predict(holdout_table, stack_holdout, cfg.data.rating_range)
+    years = data.holdout.tabular["year"].to_numpy()
+    return model, {"levels": list(cfg.intervals.levels), "difficulty": list(cfg.intervals.difficulty),
+                   "cv": model.cross_coverage(data.y, stack_cv),
+                   "holdout": coverage_table(data.y_holdout, stack_holdout, bounds, years,
+                                             year_bands(years, cfg.evaluation.year_bands), cfg.intervals.levels)}
+
+
+def leaderboard(metrics: dict) -> dict:
+    """What the shipped model tells about its learners (Model.leaderboard): scores, weights, timings."""
+    weights = metrics["stacker"]["weights"]
+    return {"learners": {n: {"modality": info["modality"], "holdout_rmse": metrics["holdout"][n]["rmse"],
+                             "cv_rmse": metrics["cv"][n]["rmse_mean"], "stack_weight": weights.get(n, 0.0),
+                             "fit_seconds": info["fit_seconds"], "predict_seconds": info["predict_seconds"]}
+                         for n, info in metrics["learners"].items()}
+            | {STACK: {"modality": STACK, "holdout_rmse": metrics["holdout"][STACK]["rmse"],
+                       "cv_rmse": metrics["cv"][STACK]["rmse_mean"], "stack_weight": None,
+                       "fit_seconds": None, "predict_seconds": None}},
+            "n_holdout": metrics["split"]["n_holdout"], "cutoff_year": metrics["split"]["cutoff_year"]}
 
 
 def answer_whatifs(bundle: ModelBundle, raw: MovieData, cfg: Config, cache: Path) -> dict:

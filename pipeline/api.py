@@ -1,0 +1,248 @@
+"""The Python API: load a trained model, then predict, explain and ask what-if from DataFrames.
+
+    from pipeline import Model
+    model = Model.load("artifacts/model")
+    model.predict(movies, actors=actors, directors=directors, studios=studios, explain=3)
+
+Frames use the data contract's columns (README, *Data contract*) and are checked exactly as the files
+they stand for: the same `InputError` (one line naming the file, the column and the line) that the
+command line prints with exit code 2. The command line is a thin layer over this module.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.data import EMBEDDING_FILES, MovieData, frames_data, load_folder
+from pipeline.errors import InputError
+from pipeline.explain import GROUPS, feature_group, top_reasons
+from pipeline.intervals import interval_columns
+from pipeline.model import ModelBundle
+
+log = logging.getLogger(__name__)
+
+
+def model_folder(path: Path | str) -> Path:
+    """The model folder itself, or a run's out-dir or artifacts folder that holds one."""
+    path = Path(path)
+    for candidate in (path, path / "model", path / "artifacts" / "model"):
+        if (candidate / "manifest.json").is_file():
+            return candidate
+    raise InputError(str(path), "not a model folder: no manifest.json here, in model/ or in artifacts/model/ "
+                     "(train one with run_all.py)")
+
+
+def training_key(names: pd.Series, years: pd.Series) -> pd.Series:
+    return names.astype(str).str.strip().str.casefold() + "|" + years.astype(np.int64).astype(str)
+
+
+def describe(data: MovieData) -> pd.DataFrame:
+    """What each reason group is for each movie, in words (its cast, its runtime...): movie_id x GROUPS."""
+    movies = data.movies
+
+    def names(kind: str, k: int) -> pd.Series:
+        listed = data.credits[kind].sort_values(["movie_id", "billing"]).groupby("movie_id")["name"].agg(list)
+        words = listed.map(lambda v: ", ".join(v[:k]) + (f" and {len(v) - k} more" if len(v) > k else ""))
+        return words.reindex(movies.index).fillna(f"no {kind} credited")
+
+    story = movies["tagline"].str.strip().where(movies["tagline"].str.strip() != "", movies["description"].str.strip())
+    story = story.map(lambda t: f"\"{t[:60]}…\"" if len(t) > 60 else f"\"{t}\"" if t else "no text")
+    age = movies["theatrical_release_age_rating"].fillna("").astype(str).str.strip()
+    return pd.DataFrame({
+        "cast": names("actor", 3), "director": names("director", 2), "studio": names("studio", 2),
+        "release year": movies["date"].astype(str), "runtime": movies["minute"].map(
+            lambda m: "unknown" if pd.isna(m) else f"{m:g} min"),
+        "age rating": age.where(age != "", "none"), "story (tagline and description)": story,
+        "title": movies["name"].astype(str), "poster": "the poster", "other": "other features"},
+        index=movies.index)[list(GROUPS)]
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why one movie is predicted what it is: contributions in rating points that sum, with the baseline,
+    to the stack's prediction (before clipping to the rating scale)."""
+    movie_id: int
+    name: str
+    year: int
+    predicted_rating: float          # clipped to the rating scale
+    unclipped: float
+    baseline: float
+    contributions: pd.DataFrame      # group, value (in words), contribution; largest |contribution| first
+
+    def __str__(self) -> str:
+        lines = [f"{self.name} ({self.year}): predicted {self.predicted_rating:.2f}",
+                 f"  baseline {self.baseline:.3f} (a movie of the mean training year, every feature at its "
+                 "expected value)"]
+        lines += [f"  {row.contribution:+.3f}  {row.group}: {row.value}" for row in self.contributions.itertuples()]
+        clip = "" if np.isclose(self.unclipped, self.predicted_rating) else (
+            f", clipped to {self.predicted_rating:.3f} (the rating scale)")
+        lines.append(f"  = {self.unclipped:.3f}{clip}")
+        return "\n".join(lines)
+
+    def waterfall(self, path: Path | str, top: int = 10) -> Path:
+        """SHAP's waterfall plot of the contributions (the `top` largest, the rest summed), as a PNG."""
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        import shap
+        table = self.contributions
+        labels = [f"{g}: {v}" if len(v) < 40 else f"{g}: {v[:38]}…" for g, v in zip(table["group"], table["value"])]
+        explanation = shap.Explanation(values=table["contribution"].to_numpy(), base_values=self.baseline,
+                                       feature_names=labels)
+        shap.plots.waterfall(explanation, max_display=top + 1, show=False)
+        fig = plt.gcf()
+        fig.suptitle(f"{self.name} ({self.year}): predicted {self.predicted_rating:.2f}", fontsize=11)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        return path
+
+
+class Model:
+    """A trained model (a verified model folder) with what a notebook user asks of it."""
+
+    def __init__(self, bundle: ModelBundle, folder: Path):
+        self.bundle, self.folder = bundle, folder
+        self.cache_dir = folder.parent / "cache"
+
+    @classmethod
+    def load(cls, path: Path | str) -> "Model":
+        """A model folder (`artifacts/model`), or the run folder holding it; verified against its manifest."""
+        folder = model_folder(path)
+        return cls(ModelBundle.load(folder), folder)
+
+    # --- inputs ---------------------------------------------------------------------------------------
+    def movies(self, movies: pd.DataFrame, actors: pd.DataFrame | None = None,
+               directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None,
+               embeddings: dict[str, np.ndarray] | None = None) -> MovieData:
+        """DataFrames in the data contract's columns, checked as the files they stand for. `embeddings`:
+        optional {"tagline": array, ...}, row i for movie_id i; text vectors are computed when absent."""
+        embeddings = embeddings or {}
+        for name in embeddings:
+            if name not in EMBEDDING_FILES:
+                raise InputError("embeddings", f"unknown vectors '{name}'; known: {', '.join(EMBEDDING_FILES)}")
+        credits = {kind: frame for kind, frame in (("actor", actors), ("director", directors), ("studio", studios))}
+        return frames_data(movies, credits, embeddings, self.bundle.cfg.data, require_rating=False,
+                           embedding_dims=self.bundle.spec.dims)
+
+    def folder_movies(self, folder: Path | str) -> MovieData:
+        return load_folder(Path(folder), self.bundle.cfg.data, require_rating=False,
+                           embedding_dims=self.bundle.spec.dims)
+
+    # --- predictions ----------------------------------------------------------------------------------
+    def predict(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
+                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
+                embeddings: dict[str, np.ndarray] | None = None, explain: int = 0) -> pd.DataFrame:
+        """One row per movie: `movie_id, name, year, predicted_rating` (clipped to the rating scale),
+        `lower_<level>, upper_<level>` per interval level, `in_training_data`, `actual_rating` (from the
+        input, else from the training data), `reason_1..explain` (the largest contributions, in words and
+        rating points), then each shipped learner's prediction."""
+        data = movies if isinstance(movies, MovieData) else self.movies(movies, actors, directors, studios,
+                                                                         embeddings)
+        raw = self.bundle.predict(data, self.cache_dir)
+        table = self._readable(data, raw)
+        if explain > 0:
+            contributions = self.bundle.contributions(data, self.cache_dir)
+            words = describe(data).loc[contributions["movie_id"].to_numpy()]
+            reasons = top_reasons(contributions, min(explain, len(GROUPS)))
+            for k in range(min(explain, len(GROUPS))):
+                table[f"reason_{k + 1}"] = [f"{row[k][0]} ({words.iloc[i][row[k][0]]}) {row[k][1]:+.3f}"
+                                            for i, row in enumerate(reasons)]
+        learners = raw[list(self.bundle.learners)].clip(*self.bundle.cfg.data.rating_range).round(3)
+        return pd.concat([table, learners.reset_index(drop=True)], axis=1)
+
+    def _readable(self, data: MovieData, raw: pd.DataFrame) -> pd.DataFrame:
+        lo, hi = self.bundle.cfg.data.rating_range
+        movies = data.movies.loc[raw["movie_id"].to_numpy()]
+        table = pd.DataFrame({"movie_id": raw["movie_id"].to_numpy(), "name": movies["name"].to_numpy(),
+                              "year": movies["date"].to_numpy(),
+                              "predicted_rating": raw["predicted_rating"].clip(lo, hi).round(3).to_numpy()})
+        for col in interval_columns(self.bundle.cfg.intervals.levels) if self.bundle.intervals else []:
+            table[col] = raw[col].round(3).to_numpy()
+        trained = self.bundle.training
+        known = pd.Series(trained["rating"].to_numpy(), index=training_key(trained["name"], trained["year"]))
+        known = known[~known.index.duplicated()]
+        keys = training_key(movies["name"], movies["date"])
+        table["in_training_data"] = keys.isin(known.index).to_numpy()
+        given = movies["rating"].to_numpy(np.float64)
+        table["actual_rating"] = np.where(np.isnan(given), known.reindex(keys).to_numpy(), given)
+        return table
+
+    def explain(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
+                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
+                movie_id: int | None = None, name: str | None = None,
+                embeddings: dict[str, np.ndarray] | None = None) -> Explanation:
+        """The reasons of one movie (by id, or by its unique title; the only movie if there is one)."""
+        from pipeline.whatif import find_movie
+        data = movies if isinstance(movies, MovieData) else self.movies(movies, actors, directors, studios,
+                                                                         embeddings)
+        if movie_id is None and name is None and len(data.movies) == 1:
+            movie_id = int(data.movies.index[0])
+        movie_id = find_movie(data, movie_id, name)
+        one = data.subset(np.array([movie_id]))
+        row = self.bundle.contributions(one, self.cache_dir).iloc[0]
+        words = describe(one).loc[movie_id]
+        parts = pd.DataFrame({"group": list(GROUPS), "value": [words[g] for g in GROUPS],
+                              "contribution": [float(row[g]) for g in GROUPS]})
+        parts = parts[parts["contribution"] != 0].reindex(
+            parts["contribution"].abs().sort_values(ascending=False, kind="stable").index).dropna()
+        unclipped = float(row["baseline"] + parts["contribution"].sum())
+        movie = one.movies.loc[movie_id]
+        return Explanation(movie_id, str(movie["name"]), int(movie["date"]),
+                           float(np.clip(unclipped, *self.bundle.cfg.data.rating_range)), unclipped,
+                           float(row["baseline"]), parts.reset_index(drop=True))
+
+    def whatif(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
+               directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
+               movie_id: int | None = None, name: str | None = None, top: int | None = None,
+               max_edits: int | None = None, embeddings: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+        """Edits the model associates with a higher rating for one movie (pipeline/whatif.py)."""
+        from pipeline.whatif import find_movie, whatif
+        data = movies if isinstance(movies, MovieData) else self.movies(movies, actors, directors, studios,
+                                                                         embeddings)
+        movie_id = find_movie(data, movie_id, name)
+        cfg = self.bundle.cfg.whatif.model_copy(update={k: v for k, v in (("top", top), ("max_edits", max_edits))
+                                                        if v is not None})
+        return whatif(self.bundle, data, movie_id, cfg, self.bundle.cfg.seed, self.cache_dir)
+
+    # --- what the model knows about itself ------------------------------------------------------------
+    def leaderboard(self) -> pd.DataFrame:
+        """Every learner of the run and the stack, by holdout RMSE: CV RMSE, stack weight, fit seconds (all
+        CV folds) and the seconds one fitted model takes per 1,000 movies; `shipped` marks what `predict` uses."""
+        ev = self.bundle.evaluation
+        if not ev:
+            raise InputError(str(self.folder), "this model folder carries no evaluation (retrain with run_all.py)")
+        rows = pd.DataFrame.from_dict(ev["learners"], orient="index").rename_axis("learner").reset_index()
+        rows["predict_seconds_per_1000"] = rows["predict_seconds"] / ev["n_holdout"] * 1000
+        rows["shipped"] = rows["learner"].isin(list(self.bundle.learners)) | (rows["learner"] == "stack")
+        columns = ["learner", "modality", "holdout_rmse", "cv_rmse", "stack_weight", "shipped", "fit_seconds",
+                   "predict_seconds_per_1000"]
+        return rows[columns].sort_values("holdout_rmse", ignore_index=True)
+
+    def feature_importance(self, learner: str | None = None) -> pd.DataFrame:
+        """The shipped learners' own importances (CatBoost PredictionValuesChange, LightGBM/XGBoost gain,
+        |coefficient| of linear heads), with each feature's reason group and its share within its learner."""
+        names = [learner] if learner is not None else list(self.bundle.learners)
+        unknown = [n for n in names if n not in self.bundle.learners]
+        if unknown:
+            raise InputError("learner", f"'{unknown[0]}' is not a shipped learner; shipped: "
+                             f"{', '.join(self.bundle.learners)}")
+        parts = []
+        for n in names:
+            imp = self.bundle.learners[n].head_.importance()
+            total = float(imp.sum()) or 1.0
+            parts.append(pd.DataFrame({"learner": n, "feature": imp.index, "group": [feature_group(f) for f in imp.index],
+                                       "importance": imp.to_numpy(), "share": imp.to_numpy() / total}))
+        out = pd.concat(parts, ignore_index=True)
+        return out.sort_values(["learner", "importance"], ascending=[True, False], ignore_index=True)
+
+
+def load_model(path: Path | str) -> Model:
+    return Model.load(path)
+

@@ -1,0 +1,190 @@
+"""Prediction intervals: normalised split-conformal regression on out-of-fold residuals (crepes).
+
+A movie's interval is prediction ± q_level × σ(movie), where the nonconformity score |y − ŷ| / σ of
+the training rows' out-of-fold predictions calibrates q_level (crepes' `ConformalRegressor`). σ says
+how hard a movie is:
+
+    σ = spread(year) × exp(g(difficulty features))
+
+- `spread(year)`: the era's spread line (pipeline/target.py) fitted on the calibration rows. Ratings
+  spread more every decade since the 1970s and the movies to predict come after the training years;
+  the hinge line continues that growth past them, which residuals alone cannot (plain residuals cover
+  63% of the 2014+ holdout at the 80% level).
+- `g`: a linear model of log(|residual| / spread + `intervals.log_floor`) on `intervals.difficulty`:
+  `disagreement` (sd of the shipped learners' predictions, in spreads), `extremity` (distance of the
+  prediction from the era's level, in spreads) and label-free facts of the tabular frame (e.g.
+  `n_director`: no known director is harder). Linear, so it stays tame on movies unlike any seen.
+
+No row's σ is fitted on its own residual: g is cross-fitted on the CV folds for the calibration
+scores, then refitted on all calibration rows for new movies. Holdout rows are never seen.
+
+Why not MAPIE: its regressors wrap one scikit-learn estimator they fit or refit themselves; the stack
+is several learners blended on shared out-of-fold columns, so what fits is crepes' residual-level API.
+crepes' own `DifficultyEstimator` (k nearest neighbours) cannot extrapolate the growing spread to
+years past the training data, hence the era line and a linear g.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import IntervalConfig
+from pipeline.errors import InputError
+from pipeline.target import EraTarget
+
+DERIVED = ("disagreement", "extremity")
+
+
+def level_name(level: float) -> str:
+    """0.8 -> "80", 0.975 -> "97.5": the suffix of the interval's columns."""
+    return f"{100 * level:g}"
+
+
+def interval_columns(levels: tuple[float, ...]) -> list[str]:
+    return [f"{side}_{level_name(lv)}" for lv in levels for side in ("lower", "upper")]
+
+
+def difficulty_table(tabular: pd.DataFrame, learner_predictions: dict[str, np.ndarray]) -> pd.DataFrame:
+    """What sigma reads: the tabular facts (release year included) and each learner's prediction."""
+    return tabular.reset_index(drop=True).assign(**learner_predictions)
+
+
+def check_difficulty(names: tuple[str, ...], tabular: pd.DataFrame) -> None:
+    """Each difficulty feature is derived here or a numeric column of the tabular frame."""
+    known = list(DERIVED) + [c for c in tabular.columns if pd.api.types.is_numeric_dtype(tabular[c])]
+    for name in names:
+        if name not in known:
+            raise InputError("params.yaml", f"parameter 'intervals.difficulty': unknown feature '{name}'; "
+                             f"known: {', '.join(known)}")
+
+
+class IntervalModel:
+    """σ's model and the calibration scores; `predict` gives the bounds at `cfg.levels`."""
+
+    def __init__(self, cfg: IntervalConfig, learners: list[str]):
+        self.cfg, self.learners = cfg, list(learners)
+
+    def _design(self, table: pd.DataFrame, prediction: np.ndarray) -> np.ndarray:
+        """The difficulty features: `table` holds the learners' predictions and the tabular columns."""
+        spread = self.era_.spread(table["year"].to_numpy(np.float64))
+        columns = []
+        for name in self.cfg.difficulty:
+            if name == "disagreement":
+                preds = table[self.learners].to_numpy(np.float64)
+                columns.append(preds.std(axis=1) / spread if preds.shape[1] > 1 else np.zeros(len(table)))
+            elif name == "extremity":
+                columns.append(np.abs(prediction - self.era_.level(table["year"].to_numpy(np.float64))) / spread)
+            else:
+                columns.append(table[name].to_numpy(np.float64))
+        return np.column_stack(columns) if columns else np.zeros((len(table), 0))
+
+    def _log_sigma(self, X: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
+        return intercept + X @ coef
+
+    def _fit_g(self, X: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
+        if X.shape[1] == 0:
+            return np.zeros(0), float(target.mean())
+        from sklearn.linear_model import LinearRegression
+        g = LinearRegression().fit(X, target)
+        return np.asarray(g.coef_, dtype=np.float64), float(g.intercept_)
+
+    def fit(self, table: pd.DataFrame, prediction: np.ndarray, y: np.ndarray, folds: np.ndarray) -> "IntervalModel":
+        """`table`: per calibration row, `year`, the learners' out-of-fold predictions and the tabular facts;
+        `prediction`: the stack's out-of-fold prediction; `folds`: the CV fold of each row."""
+        years = table["year"].to_numpy(np.float64)
+        y, prediction = np.asarray(y, dtype=np.float64), np.asarray(prediction, dtype=np.float64)
+        self.era_ = EraTarget("level_spread").fit(years, y)
+        spread = self.era_.spread(years)
+        X = self._design(table, prediction)
+        target = np.log(np.abs(y - prediction) / spread + self.cfg.log_floor)
+        log_sigma = np.empty(len(y))
+        for k in np.unique(folds):
+            fit = folds != k
+            log_sigma[~fit] = self._log_sigma(X[~fit], *self._fit_g(X[fit], target[fit]))
+        self.coef_, self.intercept_ = self._fit_g(X, target)
+        self.oof_sigma_ = spread * np.exp(log_sigma)
+        self.scores_ = np.abs(y - prediction) / self.oof_sigma_
+        self.folds_ = np.asarray(folds)
+        return self
+
+    def sigma(self, table: pd.DataFrame, prediction: np.ndarray) -> np.ndarray:
+        spread = self.era_.spread(table["year"].to_numpy(np.float64))
+        return spread * np.exp(self._log_sigma(self._design(table, prediction), self.coef_, self.intercept_))
+
+    def predict(self, table: pd.DataFrame, prediction: np.ndarray, rating_range: tuple[float, float]) -> pd.DataFrame:
+        """`lower_<level>`, `upper_<level>` per movie, clipped to the rating scale."""
+        return bounds(self.scores_, np.asarray(prediction, dtype=np.float64), self.sigma(table, prediction),
+                      self.cfg.levels, rating_range)
+
+    def cross_coverage(self, y: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+        """Coverage on the calibration rows, each fold's bounds calibrated on the other folds' scores only
+        (cross-conformal): what the CV column of the coverage table shows."""
+        inside = {level_name(lv): 0 for lv in self.cfg.levels}
+        for k in np.unique(self.folds_):
+            rows = self.folds_ == k
+            b = bounds(self.scores_[~rows], prediction[rows], self.oof_sigma_[rows], self.cfg.levels,
+                       (-np.inf, np.inf))
+            for lv in self.cfg.levels:
+                name = level_name(lv)
+                inside[name] += int(np.sum((y[rows] >= b[f"lower_{name}"]) & (y[rows] <= b[f"upper_{name}"])))
+        return {name: count / len(y) for name, count in inside.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"learners": self.learners, "difficulty": list(self.cfg.difficulty), "era": self.era_.to_dict(),
+                "coef": self.coef_.tolist(), "intercept": self.intercept_}
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"scores": self.scores_, "folds": self.folds_, "oof_sigma": self.oof_sigma_}
+
+    @classmethod
+    def from_parts(cls, cfg: IntervalConfig, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> "IntervalModel":
+        cfg = cfg.model_copy(update={"difficulty": tuple(meta["difficulty"])})
+        model = cls(cfg, meta["learners"])
+        model.era_ = EraTarget.from_dict(meta["era"])
+        model.coef_, model.intercept_ = np.asarray(meta["coef"], dtype=np.float64), float(meta["intercept"])
+        model.scores_, model.folds_, model.oof_sigma_ = arrays["scores"], arrays["folds"], arrays["oof_sigma"]
+        return model
+
+
+def bounds(scores: np.ndarray, prediction: np.ndarray, sigma: np.ndarray, levels: tuple[float, ...],
+           rating_range: tuple[float, float]) -> pd.DataFrame:
+    from crepes import ConformalRegressor
+    conformal = ConformalRegressor().fit(residuals=scores, sigmas=np.ones(len(scores)))
+    out = {}
+    for level in levels:
+        lo_hi = conformal.predict_int(prediction, sigmas=sigma, confidence=level,
+                                      y_min=rating_range[0], y_max=rating_range[1])
+        out[f"lower_{level_name(level)}"], out[f"upper_{level_name(level)}"] = lo_hi[:, 0], lo_hi[:, 1]
+    return pd.DataFrame(out)
+
+
+def coverage_table(y: np.ndarray, prediction: np.ndarray, b: pd.DataFrame, years: np.ndarray,
+                   bands: list[tuple[str, np.ndarray]], levels: tuple[float, ...]) -> list[dict[str, Any]]:
+    """Per band (label, row mask): movies, RMSE, mean error and, per level, coverage and median width."""
+    rows = []
+    for label, mask in bands:
+        if not mask.any():
+            continue
+        err = prediction[mask] - y[mask]
+        row: dict[str, Any] = {"band": label, "movies": int(mask.sum()), "rmse": float(np.sqrt(np.mean(err ** 2))),
+                               "mean_error": float(err.mean())}
+        for level in levels:
+            name = level_name(level)
+            lo, hi = b[f"lower_{name}"].to_numpy()[mask], b[f"upper_{name}"].to_numpy()[mask]
+            row[f"coverage_{name}"] = float(np.mean((y[mask] >= lo) & (y[mask] <= hi)))
+            row[f"median_width_{name}"] = float(np.median(hi - lo))
+        rows.append(row)
+    return rows
+
+
+def year_bands(years: np.ndarray, edges: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:
+    """The holdout overall, then its years cut at `edges` (e.g. 2019, 2023 -> 2014-18, 2019-22, 2023+)."""
+    first, last = int(years.min()), int(years.max())
+    cuts = [first] + [e for e in edges if first < e <= last] + [last + 1]
+    out = [("all", np.ones(len(years), dtype=bool))]
+    for lo, hi in zip(cuts[:-1], cuts[1:]):
+        label = f"{lo}+" if hi == last + 1 else f"{lo}" if hi - lo == 1 else f"{lo}-{(hi - 1) % 100:02d}"
+        out.append((label, (years >= lo) & (years < hi)))
+    return out if len(out) > 2 else out[:1]
