@@ -3,14 +3,15 @@
 on movies *after* the calibration years, at the narrowest width?
 
     python benchmarks/intervals.py [--data-dir ../shared/data/case] [--fast] [--origins 2]
-        [--variant NAME FEATURE ...] ...
+        [--variant NAME KEY=VALUE ...] ...
 
 As in benchmarks/forward_validation.py, the temporal holdout is removed from the folder (it must never
 choose) and the pipeline runs once per origin on what is left; that run's own holdout, the latest years
-of the training rows, is the validation set. Each `--variant` is a name and the `intervals.difficulty`
-features it tries (none: sigma is the era spread alone); every variant is calibrated on the same
-out-of-fold predictions, so the learners are fitted once per origin. Prints, per origin and variant,
-nominal against observed coverage and the median width, overall and per validation-year band.
+of the training rows, is the validation set. Each `--variant` is a name and overrides of the
+`intervals` section (values in YAML), e.g. `scale=era_spread difficulty=[disagreement]`; every variant
+is calibrated on the same out-of-fold predictions, so the learners are fitted once per origin. Prints,
+per origin and variant, nominal against observed coverage, the median width and the interval score
+(a proper scoring rule: lower is better), overall and per validation-year band.
 """
 from __future__ import annotations
 
@@ -26,24 +27,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from forward_validation import without_holdout  # noqa: E402
+from forward_validation import overrides, without_holdout  # noqa: E402
 
 from pipeline.clean import drop_duplicate_movies  # noqa: E402
-from pipeline.config import load_config  # noqa: E402
+from pipeline.config import IntervalConfig, load_config  # noqa: E402
 from pipeline.data import load_folder  # noqa: E402
 from pipeline.io import read_json  # noqa: E402
 from pipeline.oof import OOFResult  # noqa: E402
 from pipeline.workflow import STACK, fit_intervals, run, split_and_prepare  # noqa: E402
 
 DEFAULT_VARIANTS = {
-    "era spread only": [],
-    "disagreement": ["disagreement"],
-    "disagreement, extremity": ["disagreement", "extremity"],
-    "+ credits and runtime facts": ["disagreement", "extremity", "runtime_missing", "n_director", "n_actor"],
+    "era spread": {"scale": "era_spread", "difficulty": []},
+    "residual line": {"scale": "residual_line", "difficulty": []},
+    "+ disagreement": {"scale": "residual_line", "difficulty": ["disagreement"]},
+    "+ position, extremity": {"scale": "residual_line", "difficulty": ["position", "extremity"]},
+    "+ all": {"scale": "residual_line", "difficulty": ["disagreement", "position", "extremity", "runtime_missing",
+                                                       "n_director", "n_actor"]},
 }
 
 
-def evaluate_variants(cfg, data_dir: Path, out: Path, variants: dict[str, list[str]]) -> list[dict]:
+def evaluate_variants(cfg, data_dir: Path, out: Path, variants: dict[str, dict]) -> list[dict]:
     """Every variant calibrated on the run's out-of-fold predictions, scored on its holdout."""
     raw, _ = drop_duplicate_movies(load_folder(data_dir, cfg.data, require_rating=True))
     _, _, data = split_and_prepare(raw, cfg, out / "artifacts" / "cache")
@@ -56,9 +59,9 @@ def evaluate_variants(cfg, data_dir: Path, out: Path, variants: dict[str, list[s
     years = data.holdout.tabular["year"].to_numpy()
     thirds = tuple(int(np.quantile(years, q, method="nearest")) for q in (1 / 3, 2 / 3))   # validation-year bands
     rows = []
-    for name, features in variants.items():
+    for name, changes in variants.items():
         vcfg = cfg.model_copy(update={
-            "intervals": cfg.intervals.model_copy(update={"difficulty": tuple(features)}),
+            "intervals": IntervalConfig.model_validate(cfg.intervals.model_dump() | changes),
             "evaluation": cfg.evaluation.model_copy(update={"year_bands": thirds})})
         _, metrics = fit_intervals(vcfg, data, results, shipped, cv, hold)
         for band in metrics["holdout"]:
@@ -71,31 +74,37 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--origins", type=int, default=2, help="how many forward origins, latest first")
-    parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "FEATURE"), default=[])
+    parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"), default=[])
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep each origin's data and run here; an origin whose run is there is not rerun")
     args = parser.parse_args()
-    variants = {v[0]: v[1:] for v in args.variant} or DEFAULT_VARIANTS
+    variants = {v[0]: overrides(v[1:]) for v in args.variant} or DEFAULT_VARIANTS
     profile = "fast" if args.fast else None
     cfg = load_config(ROOT / "params.yaml", profile=profile)
     levels = [f"{100 * lv:g}" for lv in cfg.intervals.levels]
     tables = []
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or Path(scratch)
         data_dir = args.data_dir
         for origin in range(1, args.origins + 1):
-            cutoff, n = without_holdout(data_dir, cfg, Path(tmp) / f"data{origin}")
-            data_dir = Path(tmp) / f"data{origin}"
+            cutoff, n = without_holdout(data_dir, cfg, tmp / f"data{origin}")
+            data_dir = tmp / f"data{origin}"
             print(f"origin {origin}: {n} movies before {cutoff}; profile {profile or 'default'}", flush=True)
-            out = Path(tmp) / f"run{origin}"
-            run(cfg, data_dir, out, params_source="params.yaml")
+            out = tmp / f"run{origin}"
+            if not (out / "artifacts" / "model" / "manifest.json").is_file():
+                run(cfg, data_dir, out, params_source="params.yaml")
             table = pd.DataFrame(evaluate_variants(cfg, data_dir, out, variants)).assign(origin=origin)
             tables.append(table)
-            cells = {"coverage": [f"coverage_{lv}" for lv in levels], "width": [f"median_width_{lv}" for lv in levels]}
-            show = table[["variant", "band", "movies", *cells["coverage"], *cells["width"]]]
+            cells = [f"{what}_{lv}" for what in ("coverage", "median_width", "interval_score") for lv in levels]
+            show = table[["variant", "band", "movies", *cells]]
             print(show.to_string(index=False, float_format=lambda v: f"{v:.3f}"), "\n", flush=True)
     both = pd.concat(tables)
     summary = both[both["band"] == "all"].groupby("variant", sort=False)[
-        [f"coverage_{lv}" for lv in levels] + [f"median_width_{lv}" for lv in levels]].mean()
+        [f"coverage_{lv}" for lv in levels] + [f"median_width_{lv}" for lv in levels]
+        + [f"interval_score_{lv}" for lv in levels]].mean()
     worst = both[both["band"] != "all"].groupby("variant", sort=False)[[f"coverage_{lv}" for lv in levels]].min()
-    print(f"mean over {args.origins} origin(s) (all validation movies), and the worst year band's coverage:")
+    print(f"mean over {args.origins} origin(s) (all validation movies; interval score: lower is better), and the "
+          "worst year band's coverage:")
     print(summary.join(worst.add_prefix("worst band ")).to_string(float_format=lambda v: f"{v:.3f}"))
 
 

@@ -154,6 +154,7 @@ class EvaluationConfig(Section):
 
 class IntervalConfig(Section):
     levels: tuple[float, ...] = Field(min_length=1)   # nominal coverage of each interval, e.g. 0.8 and 0.95
+    scale: Literal["residual_line", "era_spread"]     # sigma's year line: of |residuals|, or of the ratings' spread
     difficulty: tuple[str, ...]          # what sigma reads besides the era spread (pipeline/intervals.py)
     log_floor: float = Field(gt=0.0)     # g fits log(|residual| / spread + log_floor)
 

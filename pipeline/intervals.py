@@ -32,9 +32,9 @@ import pandas as pd
 
 from pipeline.config import IntervalConfig
 from pipeline.errors import InputError
-from pipeline.target import EraTarget
+from pipeline.target import MIN_SPREAD_SHARE, EraTarget, fit_hinge, hinge
 
-DERIVED = ("disagreement", "extremity")
+DERIVED = ("disagreement", "extremity", "position")
 
 
 def level_name(level: float) -> str:
@@ -68,50 +68,60 @@ class IntervalModel:
 
     def _design(self, table: pd.DataFrame, prediction: np.ndarray) -> np.ndarray:
         """The difficulty features: `table` holds the learners' predictions and the tabular columns."""
-        spread = self.era_.spread(table["year"].to_numpy(np.float64))
+        years = table["year"].to_numpy(np.float64)
+        spread = self.era_.spread(years)
         columns = []
         for name in self.cfg.difficulty:
             if name == "disagreement":
                 preds = table[self.learners].to_numpy(np.float64)
                 columns.append(preds.std(axis=1) / spread if preds.shape[1] > 1 else np.zeros(len(table)))
-            elif name == "extremity":
-                columns.append(np.abs(prediction - self.era_.level(table["year"].to_numpy(np.float64))) / spread)
+            elif name in ("extremity", "position"):
+                position = (prediction - self.era_.level(years)) / spread
+                columns.append(np.abs(position) if name == "extremity" else position)
             else:
                 columns.append(table[name].to_numpy(np.float64))
         return np.column_stack(columns) if columns else np.zeros((len(table), 0))
 
-    def _log_sigma(self, X: np.ndarray, coef: np.ndarray, intercept: float) -> np.ndarray:
-        return intercept + X @ coef
+    def _fit_scale(self, years: np.ndarray, y: np.ndarray, abs_residual: np.ndarray, X: np.ndarray) -> dict:
+        """The year line of the scale (residuals' or ratings' spread) and g on top of it, on these rows."""
+        if self.cfg.scale == "residual_line":
+            line, floor = fit_hinge(years, abs_residual), MIN_SPREAD_SHARE * float(abs_residual.mean()) + 1e-9
+        else:
+            era = EraTarget("level_spread").fit(years, y)
+            line, floor = era.spread_, era.floor_
+        base = np.maximum(hinge(line, years), floor)
+        target = np.log(abs_residual / base + self.cfg.log_floor)
+        coef, intercept = np.zeros(X.shape[1]), 0.0
+        if X.shape[1]:
+            from sklearn.linear_model import LinearRegression
+            g = LinearRegression().fit(X, target)
+            coef, intercept = np.asarray(g.coef_, dtype=np.float64), float(g.intercept_)
+        return {"line": line.tolist(), "floor": floor, "coef": coef.tolist(), "intercept": intercept}
 
-    def _fit_g(self, X: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
-        if X.shape[1] == 0:
-            return np.zeros(0), float(target.mean())
-        from sklearn.linear_model import LinearRegression
-        g = LinearRegression().fit(X, target)
-        return np.asarray(g.coef_, dtype=np.float64), float(g.intercept_)
+    @staticmethod
+    def _sigma(scale: dict, years: np.ndarray, X: np.ndarray) -> np.ndarray:
+        base = np.maximum(hinge(np.asarray(scale["line"]), years), scale["floor"])
+        return base * np.exp(scale["intercept"] + X @ np.asarray(scale["coef"], dtype=np.float64))
 
     def fit(self, table: pd.DataFrame, prediction: np.ndarray, y: np.ndarray, folds: np.ndarray) -> "IntervalModel":
         """`table`: per calibration row, `year`, the learners' out-of-fold predictions and the tabular facts;
         `prediction`: the stack's out-of-fold prediction; `folds`: the CV fold of each row."""
         years = table["year"].to_numpy(np.float64)
         y, prediction = np.asarray(y, dtype=np.float64), np.asarray(prediction, dtype=np.float64)
-        self.era_ = EraTarget("level_spread").fit(years, y)
-        spread = self.era_.spread(years)
-        X = self._design(table, prediction)
-        target = np.log(np.abs(y - prediction) / spread + self.cfg.log_floor)
-        log_sigma = np.empty(len(y))
+        self.era_ = EraTarget("level_spread").fit(years, y)      # for the derived features' units
+        X, abs_residual = self._design(table, prediction), np.abs(y - prediction)
+        self.oof_sigma_ = np.empty(len(y))
         for k in np.unique(folds):
             fit = folds != k
-            log_sigma[~fit] = self._log_sigma(X[~fit], *self._fit_g(X[fit], target[fit]))
-        self.coef_, self.intercept_ = self._fit_g(X, target)
-        self.oof_sigma_ = spread * np.exp(log_sigma)
-        self.scores_ = np.abs(y - prediction) / self.oof_sigma_
+            scale = self._fit_scale(years[fit], y[fit], abs_residual[fit], X[fit])
+            self.oof_sigma_[~fit] = self._sigma(scale, years[~fit], X[~fit])
+        self.scale_ = self._fit_scale(years, y, abs_residual, X)
+        self.scores_ = abs_residual / self.oof_sigma_
         self.folds_ = np.asarray(folds)
         return self
 
     def sigma(self, table: pd.DataFrame, prediction: np.ndarray) -> np.ndarray:
-        spread = self.era_.spread(table["year"].to_numpy(np.float64))
-        return spread * np.exp(self._log_sigma(self._design(table, prediction), self.coef_, self.intercept_))
+        return self._sigma(self.scale_, table["year"].to_numpy(np.float64), self._design(table, prediction))
 
     def predict(self, table: pd.DataFrame, prediction: np.ndarray, rating_range: tuple[float, float]) -> pd.DataFrame:
         """`lower_<level>`, `upper_<level>` per movie, clipped to the rating scale."""
@@ -132,18 +142,17 @@ class IntervalModel:
         return {name: count / len(y) for name, count in inside.items()}
 
     def to_dict(self) -> dict[str, Any]:
-        return {"learners": self.learners, "difficulty": list(self.cfg.difficulty), "era": self.era_.to_dict(),
-                "coef": self.coef_.tolist(), "intercept": self.intercept_}
+        return {"learners": self.learners, "scale": self.cfg.scale, "difficulty": list(self.cfg.difficulty),
+                "era": self.era_.to_dict(), "fitted": self.scale_}
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"scores": self.scores_, "folds": self.folds_, "oof_sigma": self.oof_sigma_}
 
     @classmethod
     def from_parts(cls, cfg: IntervalConfig, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> "IntervalModel":
-        cfg = cfg.model_copy(update={"difficulty": tuple(meta["difficulty"])})
+        cfg = cfg.model_copy(update={"scale": meta["scale"], "difficulty": tuple(meta["difficulty"])})
         model = cls(cfg, meta["learners"])
-        model.era_ = EraTarget.from_dict(meta["era"])
-        model.coef_, model.intercept_ = np.asarray(meta["coef"], dtype=np.float64), float(meta["intercept"])
+        model.era_, model.scale_ = EraTarget.from_dict(meta["era"]), meta["fitted"]
         model.scores_, model.folds_, model.oof_sigma_ = arrays["scores"], arrays["folds"], arrays["oof_sigma"]
         return model
 
@@ -175,8 +184,18 @@ def coverage_table(y: np.ndarray, prediction: np.ndarray, b: pd.DataFrame, years
             lo, hi = b[f"lower_{name}"].to_numpy()[mask], b[f"upper_{name}"].to_numpy()[mask]
             row[f"coverage_{name}"] = float(np.mean((y[mask] >= lo) & (y[mask] <= hi)))
             row[f"median_width_{name}"] = float(np.median(hi - lo))
+            row[f"interval_score_{name}"] = interval_score(y[mask], lo, hi, level)
         rows.append(row)
     return rows
+
+
+def interval_score(y: np.ndarray, lower: np.ndarray, upper: np.ndarray, level: float) -> float:
+    """The mean interval (Winkler) score: width plus 2/alpha times how far a rating falls outside. A proper
+    scoring rule for central intervals (Gneiting and Raftery 2007): lower is better, and narrowing an
+    interval below what the data support costs more than it saves."""
+    alpha = 1.0 - level
+    miss = np.maximum(lower - y, 0.0) + np.maximum(y - upper, 0.0)
+    return float(np.mean(upper - lower + 2.0 / alpha * miss))
 
 
 def year_bands(years: np.ndarray, edges: tuple[int, ...]) -> list[tuple[str, np.ndarray]]:

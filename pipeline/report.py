@@ -131,6 +131,44 @@ def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
     return out
 
 
+def _text_vectors_lines(text: dict) -> list[str]:
+    """How the model gets text vectors for new movies that come without them."""
+    found = {s: e for s, e in (text.get("encoders") or {}).items() if e}
+    lines = [f"- Supplied `{s}_embeddings.npy` reproduced offline by `{e['encoder']}` ({e['dim']} dimensions, "
+             f"{'unit-normalised, ' if e['normalize'] else ''}{e['checked_rows']} texts re-embedded, lowest cosine "
+             f"{e['min_cosine']:.6f}): `predict` computes these vectors for new movies." for s, e in found.items()]
+    if text.get("note"):
+        lines.append(f"- **Text vectors for new movies**: {text['note']}.")
+    return lines + [""] if lines else []
+
+
+def _intervals_section(metrics: dict) -> list[str]:
+    iv = metrics.get("intervals")
+    if not iv:
+        return []
+    levels = [f"{100 * lv:g}" for lv in iv["levels"]]
+    cv = {"band": "CV (training years, cross-conformal)", "movies": metrics["split"]["n_train"]}
+    rows = [cv | {f"{lv}% coverage": f"{iv['cv'][lv]:.1%}" for lv in levels}]
+    for band in iv["holdout"]:
+        label = "holdout, all" if band["band"] == "all" else f"holdout {band['band']}"
+        rows.append({"band": label, "movies": band["movies"]}
+                    | {f"{lv}% coverage": f"{band[f'coverage_{lv}']:.1%}" for lv in levels}
+                    | {f"{lv}% median width": f"{band[f'median_width_{lv}']:.3f}" for lv in levels}
+                    | {"RMSE": f"{band['rmse']:.4f}", "mean error": f"{band['mean_error']:+.3f}"})
+    table = pd.DataFrame(rows).fillna("")
+    scale = {"residual_line": "a line over release year fitted to the out-of-fold |residuals| (flat, then straight), "
+             "which continues past the training years",
+             "era_spread": "the era's spread line of the ratings"}.get(iv.get("scale"), iv.get("scale"))
+    extra = f", times exp(a linear model of {', '.join(iv['difficulty'])})" if iv["difficulty"] else ""
+    return ["## How sure: prediction intervals", "",
+            f"Every prediction comes with intervals at {', '.join(f'{lv}%' for lv in levels)}: normalised split "
+            "conformal prediction (crepes) calibrated on the training rows' out-of-fold residuals, scaled by "
+            f"{scale}{extra}. Nominal against observed coverage: on the training years by cross-conformal "
+            "checks (each fold calibrated on the others), and on the later, untouched holdout years, where the "
+            "ratings drift away from anything calibrated; widths in rating points. Mean error is prediction "
+            "minus rating.", "", markdown_table(table), ""]
+
+
 def _stacker_section(metrics: dict, figs: Figures) -> list[str]:
     st = metrics["stacker"]
     weights = pd.Series(st["weights"])
@@ -319,7 +357,9 @@ def render_report(art: Path, reports: Path) -> Path:
     lines += ["## Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "
               "training rows only):", "", markdown_table(log_df), "", "### Modalities", ""]
     lines += [f"- **{m}**: {status}" for m, status in metrics["modalities"].items()] + [""]
+    lines += _text_vectors_lines(metrics.get("text_vectors") or {})
     lines += _comparison_section(metrics, figs)
+    lines += _intervals_section(metrics)
     lines += _stacker_section(metrics, figs)
     lines += _ablation_section(metrics)
     lines += _tuning_section(art, metrics, run_info, figs)

@@ -302,7 +302,8 @@ def fit_intervals(cfg: Config, data: Labelled, results: dict[str, OOFResult], le
     holdout_table = difficulty_table(data.holdout.tabular, {n: results[n].holdout.to_numpy() for n in learners})
     bounds = model.predict(holdout_table, stack_holdout, cfg.data.rating_range)
     years = data.holdout.tabular["year"].to_numpy()
-    return model, {"levels": list(cfg.intervals.levels), "difficulty": list(cfg.intervals.difficulty),
+    return model, {"levels": list(cfg.intervals.levels), "scale": cfg.intervals.scale,
+                   "difficulty": list(cfg.intervals.difficulty),
                    "cv": model.cross_coverage(data.y, stack_cv),
                    "holdout": coverage_table(data.y_holdout, stack_holdout, bounds, years,
                                              year_bands(years, cfg.evaluation.year_bands), cfg.intervals.levels)}

@@ -85,7 +85,11 @@ def text_model_path(model: str | None) -> str:
 def _sentence_encoder(path: str):
     """Loaded once per process: importing torch and the model costs seconds, a batch of texts milliseconds."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")     # never reach for a model hub at run time
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     from sentence_transformers import SentenceTransformer
+    for noisy in ("sentence_transformers", "transformers", "huggingface_hub"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     return SentenceTransformer(path, device="cpu")
 
 
@@ -99,7 +103,8 @@ def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path | None
     if cached is not None and cached.is_file():
         return np.load(cached)
     unique, inverse = np.unique(texts.to_numpy(), return_inverse=True)
-    encoded = _sentence_encoder(path).encode(list(unique), batch_size=64, normalize_embeddings=normalize)
+    encoded = _sentence_encoder(path).encode(list(unique), batch_size=64, normalize_embeddings=normalize,
+                                             show_progress_bar=False)
     vectors = np.asarray(encoded, dtype=np.float32)[inverse]
     if cached is not None:
         with atomic_path(cached) as tmp:
