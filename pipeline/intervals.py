@@ -66,62 +66,65 @@ class IntervalModel:
     def __init__(self, cfg: IntervalConfig, learners: list[str]):
         self.cfg, self.learners = cfg, list(learners)
 
-    def _design(self, table: pd.DataFrame, prediction: np.ndarray) -> np.ndarray:
-        """The difficulty features: `table` holds the learners' predictions and the tabular columns."""
+    def _design(self, table: pd.DataFrame, prediction: np.ndarray, era: EraTarget) -> np.ndarray:
+        """The difficulty features: `table` holds the learners' predictions and the tabular columns; `era`
+        (fitted on the same rows as the scale) puts the derived ones in units of the era's spread."""
         years = table["year"].to_numpy(np.float64)
-        spread = self.era_.spread(years)
+        spread = era.spread(years)
         columns = []
         for name in self.cfg.difficulty:
             if name == "disagreement":
                 preds = table[self.learners].to_numpy(np.float64)
                 columns.append(preds.std(axis=1) / spread if preds.shape[1] > 1 else np.zeros(len(table)))
             elif name in ("extremity", "position"):
-                position = (prediction - self.era_.level(years)) / spread
+                position = (prediction - era.level(years)) / spread
                 columns.append(np.abs(position) if name == "extremity" else position)
             else:
                 columns.append(table[name].to_numpy(np.float64))
         return np.column_stack(columns) if columns else np.zeros((len(table), 0))
 
-    def _fit_scale(self, years: np.ndarray, y: np.ndarray, abs_residual: np.ndarray, X: np.ndarray) -> dict:
-        """The year line of the scale (residuals' or ratings' spread) and g on top of it, on these rows."""
+    def _fit_scale(self, table: pd.DataFrame, prediction: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+        """The year line of the scale (residuals' or ratings' spread) and g on top of it, fitted on these rows."""
+        years, abs_residual = table["year"].to_numpy(np.float64), np.abs(y - prediction)
+        era = EraTarget("level_spread").fit(years, y)
         if self.cfg.scale == "residual_line":
             line, floor = fit_hinge(years, abs_residual), MIN_SPREAD_SHARE * float(abs_residual.mean()) + 1e-9
         else:
-            era = EraTarget("level_spread").fit(years, y)
             line, floor = era.spread_, era.floor_
-        base = np.maximum(hinge(line, years), floor)
-        target = np.log(abs_residual / base + self.cfg.log_floor)
+        X = self._design(table, prediction, era)
+        target = np.log(abs_residual / np.maximum(hinge(line, years), floor) + self.cfg.log_floor)
         coef, intercept = np.zeros(X.shape[1]), 0.0
         if X.shape[1]:
             from sklearn.linear_model import LinearRegression
             g = LinearRegression().fit(X, target)
             coef, intercept = np.asarray(g.coef_, dtype=np.float64), float(g.intercept_)
-        return {"line": line.tolist(), "floor": floor, "coef": coef.tolist(), "intercept": intercept}
+        return {"line": np.asarray(line).tolist(), "floor": floor, "coef": coef.tolist(), "intercept": intercept,
+                "era": era.to_dict()}
 
-    @staticmethod
-    def _sigma(scale: dict, years: np.ndarray, X: np.ndarray) -> np.ndarray:
+    def _sigma(self, scale: dict[str, Any], table: pd.DataFrame, prediction: np.ndarray) -> np.ndarray:
+        years = table["year"].to_numpy(np.float64)
+        X = self._design(table, prediction, EraTarget.from_dict(scale["era"]))
         base = np.maximum(hinge(np.asarray(scale["line"]), years), scale["floor"])
         return base * np.exp(scale["intercept"] + X @ np.asarray(scale["coef"], dtype=np.float64))
 
     def fit(self, table: pd.DataFrame, prediction: np.ndarray, y: np.ndarray, folds: np.ndarray) -> "IntervalModel":
         """`table`: per calibration row, `year`, the learners' out-of-fold predictions and the tabular facts;
-        `prediction`: the stack's out-of-fold prediction; `folds`: the CV fold of each row."""
-        years = table["year"].to_numpy(np.float64)
+        `prediction`: the stack's out-of-fold prediction; `folds`: the CV fold of each row. A row's sigma
+        comes from a scale fitted on the other folds only."""
+        table = table.reset_index(drop=True)
         y, prediction = np.asarray(y, dtype=np.float64), np.asarray(prediction, dtype=np.float64)
-        self.era_ = EraTarget("level_spread").fit(years, y)      # for the derived features' units
-        X, abs_residual = self._design(table, prediction), np.abs(y - prediction)
         self.oof_sigma_ = np.empty(len(y))
         for k in np.unique(folds):
             fit = folds != k
-            scale = self._fit_scale(years[fit], y[fit], abs_residual[fit], X[fit])
-            self.oof_sigma_[~fit] = self._sigma(scale, years[~fit], X[~fit])
-        self.scale_ = self._fit_scale(years, y, abs_residual, X)
-        self.scores_ = abs_residual / self.oof_sigma_
+            scale = self._fit_scale(table[fit], prediction[fit], y[fit])
+            self.oof_sigma_[~fit] = self._sigma(scale, table[~fit], prediction[~fit])
+        self.scale_ = self._fit_scale(table, prediction, y)
+        self.scores_ = np.abs(y - prediction) / self.oof_sigma_
         self.folds_ = np.asarray(folds)
         return self
 
     def sigma(self, table: pd.DataFrame, prediction: np.ndarray) -> np.ndarray:
-        return self._sigma(self.scale_, table["year"].to_numpy(np.float64), self._design(table, prediction))
+        return self._sigma(self.scale_, table, np.asarray(prediction, dtype=np.float64))
 
     def predict(self, table: pd.DataFrame, prediction: np.ndarray, rating_range: tuple[float, float]) -> pd.DataFrame:
         """`lower_<level>`, `upper_<level>` per movie, clipped to the rating scale."""
@@ -143,7 +146,7 @@ class IntervalModel:
 
     def to_dict(self) -> dict[str, Any]:
         return {"learners": self.learners, "scale": self.cfg.scale, "difficulty": list(self.cfg.difficulty),
-                "era": self.era_.to_dict(), "fitted": self.scale_}
+                "fitted": self.scale_}
 
     def arrays(self) -> dict[str, np.ndarray]:
         return {"scores": self.scores_, "folds": self.folds_, "oof_sigma": self.oof_sigma_}
@@ -152,7 +155,7 @@ class IntervalModel:
     def from_parts(cls, cfg: IntervalConfig, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> "IntervalModel":
         cfg = cfg.model_copy(update={"scale": meta["scale"], "difficulty": tuple(meta["difficulty"])})
         model = cls(cfg, meta["learners"])
-        model.era_, model.scale_ = EraTarget.from_dict(meta["era"]), meta["fitted"]
+        model.scale_ = meta["fitted"]
         model.scores_, model.folds_, model.oof_sigma_ = arrays["scores"], arrays["folds"], arrays["oof_sigma"]
         return model
 

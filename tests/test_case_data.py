@@ -49,3 +49,39 @@ def test_predict_thousands_of_case_movies(case_run: Path, tmp_path: Path) -> Non
     pred = pd.read_csv(tmp_path / "p.csv")
     assert len(pred) == 10_599 and pred["predicted_rating"].between(0.5, 5.0).all()
     print(f"predict: {len(pred):,} movies in {seconds:.1f} s")
+
+
+def test_a_movie_not_yet_made_from_four_csvs(case_run: Path, tmp_path: Path, capsys) -> None:
+    """The done-when of a new movie: only the four CSVs (no vectors, a cast partly unseen), a clipped
+    prediction, its 80% and 95% intervals and five reasons; the vectors come from the recorded encoder."""
+    new = tmp_path / "new"
+    new.mkdir()
+    pd.DataFrame({"movie_id": [0], "name": ["The Lighthouse Keeper's Daughter"], "date": [2026], "minute": [118],
+                  "tagline": ["Some lights are meant to guide you home."], "theatrical_release_age_rating": ["PG-13"],
+                  "description": ["After her father vanishes in a winter storm, a young woman returns to the island "
+                                  "lighthouse where she grew up and uncovers the secret he kept for thirty years."]}
+                 ).to_csv(new / "movies.csv", index=False)
+    pd.DataFrame({"movie_id": 0, "actor_name": ["Florence Pugh", "Paul Mescal", "Mara Quellwood"]}).to_csv(
+        new / "actors.csv", index=False)
+    pd.DataFrame({"movie_id": [0], "director_name": ["Greta Gerwig"]}).to_csv(new / "directors.csv", index=False)
+    pd.DataFrame({"movie_id": [0], "studio": ["A24"]}).to_csv(new / "studios.csv", index=False)
+    capsys.readouterr()
+    assert main(["predict", "--model", str(case_run), "--data-dir", str(new), "--out", str(tmp_path / "p.csv"),
+                 "--explain", "5"]) == 0
+    printed = capsys.readouterr().out
+    row = pd.read_csv(tmp_path / "p.csv").iloc[0]
+    assert 0.0 <= row["lower_95"] <= row["lower_80"] <= row["predicted_rating"] <= row["upper_80"] <= row["upper_95"]
+    assert not row["in_training_data"] and all(isinstance(row[f"reason_{k}"], str) for k in range(1, 6))
+    assert "80%:" in printed and "95%:" in printed and printed.count("\n    ") == 5
+    print(printed)
+
+
+def test_interval_coverage_is_reported(case_run: Path) -> None:
+    metrics = json.loads((case_run / "artifacts" / "metrics.json").read_text())
+    bands = {row["band"]: row for row in metrics["intervals"]["holdout"]}
+    assert list(bands) == ["all", "2014-18", "2019-22", "2023+"]
+    assert 0.7 < bands["all"]["coverage_80"] < 0.9 and 0.9 < bands["all"]["coverage_95"] <= 1.0
+    assert abs(metrics["intervals"]["cv"]["80"] - 0.8) < 0.01
+    report = (case_run / "reports" / "report.md").read_text()
+    assert "## How sure: prediction intervals" in report and "holdout 2023+" in report
+    assert "reproduced offline by `all-MiniLM-L6-v2`" in report

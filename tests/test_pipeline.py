@@ -81,17 +81,23 @@ def test_predict_new_movies(run_out: Path, demo_dir: Path, tmp_path: Path, capsy
     truth = pd.read_csv(demo_dir / "movies.csv")
     assert list(pred["movie_id"]) == list(truth["movie_id"])
     shipped = json.loads((run_out / "artifacts" / "model" / "stacker" / "stacker.json").read_text())["learners"]
-    assert list(pred.columns) == ["movie_id", "predicted_rating", *shipped] and "tabular_catboost" in shipped
+    assert list(pred.columns) == ["movie_id", "name", "year", "predicted_rating", "lower_80", "upper_80", "lower_95",
+                                  "upper_95", "in_training_data", "actual_rating", *shipped]
+    assert "tabular_catboost" in shipped and list(pred["name"]) == list(truth["name"])
     assert np.corrcoef(pred["predicted_rating"], truth["rating"])[0, 1] > 0.5
+    assert pred["in_training_data"].all()                # the demo's own movies: their ratings come back
+    np.testing.assert_allclose(pred["actual_rating"], truth["rating"])
 
 
 def test_predict_names_the_missing_input(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
+    """The demo's text vectors come from no encoder this tool can run: a folder without them is refused,
+    saying so (tests/test_new_movie.py covers vectors the model can compute)."""
     new = _new_movies(demo_dir, tmp_path / "new")
     (new / "tagline_embeddings.npy").unlink()
     code = main(["predict", "--model", str(run_out / "artifacts" / "model"), "--data-dir", str(new),
                  "--out", str(tmp_path / "p.csv")])
     err = capsys.readouterr().err
-    assert code == 2 and "supply tagline_embeddings.npy" in err
+    assert code == 2 and "supply tagline_embeddings.npy" in err and "match no text encoder" in err
     assert not (tmp_path / "p.csv").exists()
 
 

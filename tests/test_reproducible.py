@@ -17,7 +17,7 @@ TOLERANCE = 1e-9
 def _numbers(tree: object, prefix: str = "") -> dict[str, float]:
     """Every number in a JSON tree, by path (fit times excluded: they measure the machine)."""
     if isinstance(tree, dict):
-        return {k: v for key, value in tree.items() if key not in {"fit_seconds", "seconds"}
+        return {k: v for key, value in tree.items() if not key.endswith("seconds")
                 for k, v in _numbers(value, f"{prefix}/{key}").items()}
     if isinstance(tree, list):
         return {k: v for i, value in enumerate(tree) for k, v in _numbers(value, f"{prefix}/{i}").items()}

