@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -62,6 +63,15 @@ def without_holdout(data_dir: Path, cfg: Config, out: Path) -> tuple[int, int]:
     return cutoff, len(keep)
 
 
+def forward_folders(data_dir: Path, cfg: Config, folder: Path, origins: int) -> Iterator[tuple[int, Path]]:
+    """(origin, data folder) for origins 1..N: each folder is the previous one without its holdout."""
+    for origin in range(1, origins + 1):
+        cutoff, n = without_holdout(data_dir, cfg, folder / f"data{origin}")
+        data_dir = folder / f"data{origin}"
+        print(f"origin {origin}: {n} movies before {cutoff}", flush=True)
+        yield origin, data_dir
+
+
 def overrides(pairs: list[str]) -> dict:
     """["a.b=1", "c=[x, y]"] -> {"a": {"b": 1}, "c": ["x", "y"]}"""
     out: dict = {}
@@ -75,23 +85,24 @@ def overrides(pairs: list[str]) -> dict:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def forward_parser(doc: str, origins: int) -> argparse.ArgumentParser:
+    """The options every forward-validation benchmark takes."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
-    parser.add_argument("--fast", action="store_true")
-    parser.add_argument("--origins", type=int, default=1, help="how many forward origins, latest first")
+    parser.add_argument("--fast", action="store_true", help="the fast profile of params.yaml")
+    parser.add_argument("--origins", type=int, default=origins, help="how many forward origins, latest first")
     parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"), default=[])
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = forward_parser(__doc__, origins=1).parse_args()
     variants = {v[0]: overrides(v[1:]) for v in args.variant} or {"params.yaml": {}}
     profile = "fast" if args.fast else None
     base = load_config(ROOT / "params.yaml", profile=profile)
     stack: dict[str, list[float]] = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = args.data_dir
-        for origin in range(1, args.origins + 1):
-            cutoff, n = without_holdout(data_dir, base, Path(tmp) / f"data{origin}")
-            data_dir = Path(tmp) / f"data{origin}"
-            print(f"origin {origin}: {n} movies before {cutoff}; profile {profile or 'default'}", flush=True)
+        for origin, data_dir in forward_folders(args.data_dir, base, Path(tmp), args.origins):
             results = {}
             for name, over in variants.items():
                 cfg = load_config(ROOT / "params.yaml", profile=profile, overrides=over)

@@ -15,7 +15,6 @@ per origin and variant, nominal against observed coverage, the median width and 
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -27,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from forward_validation import overrides, without_holdout  # noqa: E402
+from forward_validation import forward_folders, forward_parser, overrides  # noqa: E402
 
 from pipeline.clean import drop_duplicate_movies  # noqa: E402
 from pipeline.config import IntervalConfig, load_config  # noqa: E402
@@ -70,11 +69,7 @@ def evaluate_variants(cfg, data_dir: Path, out: Path, variants: dict[str, dict])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
-    parser.add_argument("--fast", action="store_true")
-    parser.add_argument("--origins", type=int, default=2, help="how many forward origins, latest first")
-    parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"), default=[])
+    parser = forward_parser(__doc__, origins=2)
     parser.add_argument("--keep", type=Path, default=None,
                         help="keep each origin's data and run here; an origin whose run is there is not rerun")
     args = parser.parse_args()
@@ -85,11 +80,7 @@ def main() -> None:
     tables = []
     with tempfile.TemporaryDirectory() as scratch:
         tmp = args.keep or Path(scratch)
-        data_dir = args.data_dir
-        for origin in range(1, args.origins + 1):
-            cutoff, n = without_holdout(data_dir, cfg, tmp / f"data{origin}")
-            data_dir = tmp / f"data{origin}"
-            print(f"origin {origin}: {n} movies before {cutoff}; profile {profile or 'default'}", flush=True)
+        for origin, data_dir in forward_folders(args.data_dir, cfg, tmp, args.origins):
             out = tmp / f"run{origin}"
             if not (out / "artifacts" / "model" / "manifest.json").is_file():
                 run(cfg, data_dir, out, params_source="params.yaml")

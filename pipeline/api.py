@@ -237,7 +237,8 @@ class Model:
         for n in names:
             imp = self.bundle.learners[n].head_.importance()
             total = float(imp.sum()) or 1.0
-            parts.append(pd.DataFrame({"learner": n, "feature": imp.index, "group": [feature_group(f) for f in imp.index],
+            parts.append(pd.DataFrame({"learner": n, "feature": imp.index,
+                                       "group": [feature_group(f) for f in imp.index],
                                        "importance": imp.to_numpy(), "share": imp.to_numpy() / total}))
         out = pd.concat(parts, ignore_index=True)
         return out.sort_values(["learner", "importance"], ascending=[True, False], ignore_index=True)

@@ -16,7 +16,6 @@ from pipeline.features.frame import MovieFrame
 from pipeline.heads import CatBoostHead
 from pipeline.learners import Learner
 
-
 # (group, pattern on a learner's column name), first match wins; see the column names in pipeline/features/
 GROUP_PATTERNS = (
     ("cast", r"^(n_)?actor"),

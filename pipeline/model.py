@@ -11,6 +11,7 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from pipeline.io import atomic_dir, load_tables, read_json, save_tables, sha256_
 from pipeline.learners import Learner, make_learner
 from pipeline.stacking import Stacker
 
+MODEL_FORMAT = 2     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation
 PACKAGES = ("numpy", "pandas", "scikit-learn", "catboost", "lightgbm", "xgboost", "optuna", "skops", "scipy")
 
 
@@ -84,14 +86,19 @@ class ModelBundle:
         return build_frame(cleaned, apply_sources(cleaned, self.spec, self.cfg, cache_dir), self.cfg)
 
     def predict(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
-        """`movie_id, predicted_rating` and one column per base learner, `predict.batch` movies at a time
-        (every step is row-wise, so chunking bounds memory without changing any prediction)."""
+        """`movie_id, predicted_rating`, one column per base learner and the interval bounds."""
+        return self._chunked(self._predict, data, cache_dir)
+
+    def _chunked(self, step: Callable[[MovieData, Path], pd.DataFrame], data: MovieData,
+                 cache_dir: Path) -> pd.DataFrame:
+        """`step` over `predict.batch` movies at a time: every step is row-wise, so chunking bounds memory
+        without changing any result (beyond float rounding in BLAS sums of other shapes)."""
         ids = data.movies.index.to_numpy()
         size = self.cfg.predict.batch
         if len(ids) > size:
-            return pd.concat([self._predict(data.subset(ids[start:start + size]), cache_dir)
+            return pd.concat([step(data.subset(ids[start:start + size]), cache_dir)
                               for start in range(0, len(ids), size)], ignore_index=True)
-        return self._predict(data, cache_dir)
+        return step(data, cache_dir)
 
     def _predict(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
         frame = self.frame(data, cache_dir)
@@ -104,6 +111,9 @@ class ModelBundle:
         return out
 
     def contributions(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
+        return self._chunked(self._contributions, data, cache_dir)
+
+    def _contributions(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
         """`movie_id, baseline` and one column per reason group (explain.GROUPS), in rating points: per movie
         they sum to the stack's (unclipped) prediction. The stacker's weights carry each learner's TreeSHAP
         values or linear terms, scaled by the learner's era spread; the era lines and the stacker's raw
@@ -149,7 +159,7 @@ class ModelBundle:
                 np.savez(tmp / "intervals.npz", **self.intervals.arrays())
             write_json(tmp / "evaluation.json", self.evaluation)
             files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-            write_json(tmp / "manifest.json", {"files": files, "versions": package_versions()})
+            write_json(tmp / "manifest.json", {"format": MODEL_FORMAT, "files": files, "versions": package_versions()})
 
     @classmethod
     def load(cls, folder: Path) -> "ModelBundle":
@@ -184,7 +194,11 @@ def verify_manifest(folder: Path) -> None:
     manifest = folder / "manifest.json"
     if not manifest.is_file():
         raise InputError(str(folder), "not a model folder: manifest.json is missing")
-    listed = json.loads(manifest.read_text())["files"]
+    content = json.loads(manifest.read_text())
+    if content.get("format") != MODEL_FORMAT:
+        raise InputError(str(manifest), f"model folder format {content.get('format', 1)}, this version of the "
+                         f"pipeline reads format {MODEL_FORMAT}: retrain with run_all.py")
+    listed = content["files"]
     for rel, digest in listed.items():
         path = folder / rel
         if not path.is_file():

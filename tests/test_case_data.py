@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from benchmarks.new_movie import write_movie
 from pipeline.cli import main
 from tests.conftest import CASE_DIR
 
@@ -55,16 +56,7 @@ def test_a_movie_not_yet_made_from_four_csvs(case_run: Path, tmp_path: Path, cap
     """The done-when of a new movie: only the four CSVs (no vectors, a cast partly unseen), a clipped
     prediction, its 80% and 95% intervals and five reasons; the vectors come from the recorded encoder."""
     new = tmp_path / "new"
-    new.mkdir()
-    pd.DataFrame({"movie_id": [0], "name": ["The Lighthouse Keeper's Daughter"], "date": [2026], "minute": [118],
-                  "tagline": ["Some lights are meant to guide you home."], "theatrical_release_age_rating": ["PG-13"],
-                  "description": ["After her father vanishes in a winter storm, a young woman returns to the island "
-                                  "lighthouse where she grew up and uncovers the secret he kept for thirty years."]}
-                 ).to_csv(new / "movies.csv", index=False)
-    pd.DataFrame({"movie_id": 0, "actor_name": ["Florence Pugh", "Paul Mescal", "Mara Quellwood"]}).to_csv(
-        new / "actors.csv", index=False)
-    pd.DataFrame({"movie_id": [0], "director_name": ["Greta Gerwig"]}).to_csv(new / "directors.csv", index=False)
-    pd.DataFrame({"movie_id": [0], "studio": ["A24"]}).to_csv(new / "studios.csv", index=False)
+    write_movie(new, "Some lights are meant to guide you home.")     # the movie benchmarks/new_movie.py times
     capsys.readouterr()
     assert main(["predict", "--model", str(case_run), "--data-dir", str(new), "--out", str(tmp_path / "p.csv"),
                  "--explain", "5"]) == 0

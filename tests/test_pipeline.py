@@ -176,3 +176,16 @@ def test_model_from_an_older_config_schema_is_refused(run_out: Path, demo_dir: P
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "config.json" in err and "learners.target" in err and "another version" in err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_model_folder_of_another_format_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
+    """A folder from before the current layout (no intervals, no training movies) says so in one line."""
+    model = Path(shutil.copytree(run_out / "artifacts" / "model", tmp_path / "model"))
+    manifest = json.loads((model / "manifest.json").read_text())
+    del manifest["format"]
+    (model / "manifest.json").write_text(json.dumps(manifest))
+    code = main(["predict", "--model", str(model), "--data-dir", str(_new_movies(demo_dir, tmp_path / "new")),
+                 "--out", str(tmp_path / "p.csv")])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "format 1" in err and "retrain" in err
+    assert not (tmp_path / "p.csv").exists()

@@ -15,8 +15,16 @@ import pandas as pd
 from pipeline.config import Config
 from pipeline.data import EMBEDDING_FILES, MovieData
 from pipeline.errors import InputError
-from pipeline.features.embeddings import (DEFAULT_TEXT_MODEL, MODALITY_SOURCES, TfidfSvdVectorizer, health_problem,
-                                          identify_encoder, image_skip_reason, poster_vectors, sentence_vectors)
+from pipeline.features.embeddings import (
+    DEFAULT_TEXT_MODEL,
+    MODALITY_SOURCES,
+    TfidfSvdVectorizer,
+    health_problem,
+    identify_encoder,
+    image_skip_reason,
+    poster_vectors,
+    sentence_vectors,
+)
 from pipeline.features.entities import Credits
 from pipeline.features.tabular import tabular_features
 
