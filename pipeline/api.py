@@ -21,7 +21,7 @@ import pandas as pd
 from pipeline.data import EMBEDDING_FILES, MovieData, frames_data, load_folder
 from pipeline.errors import InputError
 from pipeline.explain import GROUPS, feature_group, top_reasons
-from pipeline.intervals import interval_columns
+from pipeline.intervals import interval_columns, level_name
 from pipeline.model import ModelBundle
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,11 @@ class Explanation:
     unclipped: float
     baseline: float
     contributions: pd.DataFrame      # group, value (in words), contribution; largest |contribution| first
+    intervals: dict[str, tuple[float, float]]    # level ("80") -> (lower, upper)
 
     def __str__(self) -> str:
-        lines = [f"{self.name} ({self.year}): predicted {self.predicted_rating:.2f}",
+        spans = "".join(f"  {lv}%: {lo:.2f}-{hi:.2f}" for lv, (lo, hi) in self.intervals.items())
+        lines = [f"{self.name} ({self.year}): predicted {self.predicted_rating:.2f}{spans}",
                  f"  baseline {self.baseline:.3f} (a movie of the mean training year, every feature at its "
                  "expected value)"]
         lines += [f"  {row.contribution:+.3f}  {row.group}: {row.value}" for row in self.contributions.itertuples()]
@@ -131,6 +133,14 @@ class Model:
         return frames_data(movies, credits, embeddings, self.bundle.cfg.data, require_rating=False,
                            embedding_dims=self.bundle.spec.dims)
 
+    def _data(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None,
+              directors: pd.DataFrame | None, studios: pd.DataFrame | None,
+              embeddings: dict[str, np.ndarray] | None) -> MovieData:
+        """Movies already loaded (a folder, MovieData) pass as they are; frames are checked first."""
+        if isinstance(movies, MovieData):
+            return movies
+        return self.movies(movies, actors, directors, studios, embeddings)
+
     def folder_movies(self, folder: Path | str) -> MovieData:
         return load_folder(Path(folder), self.bundle.cfg.data, require_rating=False,
                            embedding_dims=self.bundle.spec.dims)
@@ -143,8 +153,7 @@ class Model:
         `lower_<level>, upper_<level>` per interval level, `in_training_data`, `actual_rating` (from the
         input, else from the training data), `reason_1..explain` (the largest contributions, in words and
         rating points), then each shipped learner's prediction."""
-        data = movies if isinstance(movies, MovieData) else self.movies(movies, actors, directors, studios,
-                                                                         embeddings)
+        data = self._data(movies, actors, directors, studios, embeddings)
         raw = self.bundle.predict(data, self.cache_dir)
         table = self._readable(data, raw)
         if explain > 0:
@@ -180,23 +189,24 @@ class Model:
                 embeddings: dict[str, np.ndarray] | None = None) -> Explanation:
         """The reasons of one movie (by id, or by its unique title; the only movie if there is one)."""
         from pipeline.whatif import find_movie
-        data = movies if isinstance(movies, MovieData) else self.movies(movies, actors, directors, studios,
-                                                                         embeddings)
+        data = self._data(movies, actors, directors, studios, embeddings)
         if movie_id is None and name is None and len(data.movies) == 1:
             movie_id = int(data.movies.index[0])
         movie_id = find_movie(data, movie_id, name)
         one = data.subset(np.array([movie_id]))
         row = self.bundle.contributions(one, self.cache_dir).iloc[0]
+        predicted = self.predict(one).iloc[0]
         words = describe(one).loc[movie_id]
         parts = pd.DataFrame({"group": list(GROUPS), "value": [words[g] for g in GROUPS],
                               "contribution": [float(row[g]) for g in GROUPS]})
-        parts = parts[parts["contribution"] != 0].reindex(
-            parts["contribution"].abs().sort_values(ascending=False, kind="stable").index).dropna()
-        unclipped = float(row["baseline"] + parts["contribution"].sum())
-        movie = one.movies.loc[movie_id]
-        return Explanation(movie_id, str(movie["name"]), int(movie["date"]),
-                           float(np.clip(unclipped, *self.bundle.cfg.data.rating_range)), unclipped,
-                           float(row["baseline"]), parts.reset_index(drop=True))
+        parts = parts[parts["contribution"] != 0]
+        parts = parts.iloc[np.argsort(-parts["contribution"].abs().to_numpy(), kind="stable")]
+        levels = self.bundle.cfg.intervals.levels if self.bundle.intervals else ()
+        bounds = {level_name(lv): (float(predicted[f"lower_{level_name(lv)}"]),
+                                   float(predicted[f"upper_{level_name(lv)}"])) for lv in levels}
+        return Explanation(movie_id, str(predicted["name"]), int(predicted["year"]),
+                           float(predicted["predicted_rating"]), float(row["baseline"] + parts["contribution"].sum()),
+                           float(row["baseline"]), parts.reset_index(drop=True), bounds)
 
     def whatif(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
@@ -204,8 +214,7 @@ class Model:
                max_edits: int | None = None, embeddings: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
         """Edits the model associates with a higher rating for one movie (pipeline/whatif.py)."""
         from pipeline.whatif import find_movie, whatif
-        data = movies if isinstance(movies, MovieData) else self.movies(movies, actors, directors, studios,
-                                                                         embeddings)
+        data = self._data(movies, actors, directors, studios, embeddings)
         movie_id = find_movie(data, movie_id, name)
         cfg = self.bundle.cfg.whatif.model_copy(update={k: v for k, v in (("top", top), ("max_edits", max_edits))
                                                         if v is not None})
