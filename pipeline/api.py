@@ -74,14 +74,20 @@ class Explanation:
     baseline: float
     contributions: pd.DataFrame      # group, value (in words), contribution; largest |contribution| first
     intervals: dict[str, tuple[float, float]]    # level ("80") -> (lower, upper)
+    actual_rating: float | None                  # from the input, else from the training data; None if unknown
+
+    @property
+    def title(self) -> str:
+        actual = "" if self.actual_rating is None else f", actual {self.actual_rating:.2f}"
+        return f"{self.name} ({self.year}): predicted {self.predicted_rating:.2f}{actual}"
 
     def __str__(self) -> str:
         spans = "".join(f"  {lv}%: {lo:.2f}-{hi:.2f}" for lv, (lo, hi) in self.intervals.items())
-        lines = [f"{self.name} ({self.year}): predicted {self.predicted_rating:.2f}{spans}",
+        lines = [f"{self.title}{spans}",
                  f"  baseline {self.baseline:.3f} (a movie of the mean training year, every feature at its "
                  "expected value)"]
         lines += [f"  {row.contribution:+.3f}  {row.group}: {row.value}" for row in self.contributions.itertuples()]
-        clip = "" if np.isclose(self.unclipped, self.predicted_rating) else (
+        clip = "" if self.unclipped == self.predicted_rating else (
             f", clipped to {self.predicted_rating:.3f} (the rating scale)")
         lines.append(f"  = {self.unclipped:.3f}{clip}")
         return "\n".join(lines)
@@ -98,7 +104,7 @@ class Explanation:
                                        feature_names=labels)
         shap.plots.waterfall(explanation, max_display=top + 1, show=False)
         fig = plt.gcf()
-        fig.suptitle(f"{self.name} ({self.year}): predicted {self.predicted_rating:.2f}", fontsize=11)
+        fig.suptitle(self.title, fontsize=11)
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -204,9 +210,11 @@ class Model:
         levels = self.bundle.cfg.intervals.levels if self.bundle.intervals else ()
         bounds = {level_name(lv): (float(predicted[f"lower_{level_name(lv)}"]),
                                    float(predicted[f"upper_{level_name(lv)}"])) for lv in levels}
+        unclipped = float(row["baseline"] + parts["contribution"].sum())
         return Explanation(movie_id, str(predicted["name"]), int(predicted["year"]),
-                           float(predicted["predicted_rating"]), float(row["baseline"] + parts["contribution"].sum()),
-                           float(row["baseline"]), parts.reset_index(drop=True), bounds)
+                           float(np.clip(unclipped, *self.bundle.cfg.data.rating_range)), unclipped,
+                           float(row["baseline"]), parts.reset_index(drop=True), bounds,
+                           None if pd.isna(predicted["actual_rating"]) else float(predicted["actual_rating"]))
 
     def whatif(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
