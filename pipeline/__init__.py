@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-_API = ("Model", "Explanation", "load_model")
+_API = ("Model", "Explanation")
 
 
 def __getattr__(name: str) -> Any:

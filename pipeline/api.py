@@ -50,7 +50,8 @@ def describe(data: MovieData) -> pd.DataFrame:
         words = listed.map(lambda v: ", ".join(v[:k]) + (f" and {len(v) - k} more" if len(v) > k else ""))
         return words.reindex(movies.index).fillna(f"no {kind} credited")
 
-    story = movies["tagline"].str.strip().where(movies["tagline"].str.strip() != "", movies["description"].str.strip())
+    tagline = movies["tagline"].str.strip()
+    story = tagline.where(tagline != "", movies["description"].str.strip())
     story = story.map(lambda t: f"\"{t[:60]}…\"" if len(t) > 60 else f"\"{t}\"" if t else "no text")
     age = movies["theatrical_release_age_rating"].fillna("").astype(str).str.strip()
     return pd.DataFrame({
@@ -135,7 +136,7 @@ class Model:
         for name in embeddings:
             if name not in EMBEDDING_FILES:
                 raise InputError("embeddings", f"unknown vectors '{name}'; known: {', '.join(EMBEDDING_FILES)}")
-        credits = {kind: frame for kind, frame in (("actor", actors), ("director", directors), ("studio", studios))}
+        credits = {"actor": actors, "director": directors, "studio": studios}
         return frames_data(movies, credits, embeddings, self.bundle.cfg.data, require_rating=False,
                            embedding_dims=self.bundle.spec.dims)
 
@@ -159,18 +160,21 @@ class Model:
         `lower_<level>, upper_<level>` per interval level, `in_training_data`, `actual_rating` (from the
         input, else from the training data), `reason_1..explain` (the largest contributions, in words and
         rating points), then each shipped learner's prediction."""
-        data = self._data(movies, actors, directors, studios, embeddings)
-        raw = self.bundle.predict(data, self.cache_dir)
+        return self._table(self._data(movies, actors, directors, studios, embeddings), explain)[0]
+
+    def _table(self, data: MovieData, explain: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The readable predictions and, when `explain` > 0, the contributions they were read from."""
+        raw, contributions = self.bundle.predict_with_reasons(data, self.cache_dir, reasons=explain > 0)
         table = self._readable(data, raw)
-        if explain > 0:
-            contributions = self.bundle.contributions(data, self.cache_dir)
+        if contributions is not None:
+            k = min(explain, len(GROUPS))
             words = describe(data).loc[contributions["movie_id"].to_numpy()]
-            reasons = top_reasons(contributions, min(explain, len(GROUPS)))
-            for k in range(min(explain, len(GROUPS))):
-                table[f"reason_{k + 1}"] = [f"{row[k][0]} ({words.iloc[i][row[k][0]]}) {row[k][1]:+.3f}"
+            reasons = top_reasons(contributions, k)
+            for j in range(k):
+                table[f"reason_{j + 1}"] = [f"{row[j][0]} ({words.iloc[i][row[j][0]]}) {row[j][1]:+.3f}"
                                             for i, row in enumerate(reasons)]
         learners = raw[list(self.bundle.learners)].clip(*self.bundle.cfg.data.rating_range).round(3)
-        return pd.concat([table, learners.reset_index(drop=True)], axis=1)
+        return pd.concat([table, learners.reset_index(drop=True)], axis=1), contributions
 
     def _readable(self, data: MovieData, raw: pd.DataFrame) -> pd.DataFrame:
         lo, hi = self.bundle.cfg.data.rating_range
@@ -200,8 +204,8 @@ class Model:
             movie_id = int(data.movies.index[0])
         movie_id = find_movie(data, movie_id, name)
         one = data.subset(np.array([movie_id]))
-        row = self.bundle.contributions(one, self.cache_dir).iloc[0]
-        predicted = self.predict(one).iloc[0]
+        predicted, contributions = self._table(one, explain=1)       # the contributions come along
+        predicted, row = predicted.iloc[0], contributions.iloc[0]
         words = describe(one).loc[movie_id]
         parts = pd.DataFrame({"group": list(GROUPS), "value": [words[g] for g in GROUPS],
                               "contribution": [float(row[g]) for g in GROUPS]})
@@ -259,8 +263,4 @@ class Model:
                                        "importance": imp.to_numpy(), "share": imp.to_numpy() / total}))
         out = pd.concat(parts, ignore_index=True)
         return out.sort_values(["learner", "importance"], ascending=[True, False], ignore_index=True)
-
-
-def load_model(path: Path | str) -> Model:
-    return Model.load(path)
 

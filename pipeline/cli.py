@@ -76,7 +76,7 @@ def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
     seen = (f"in the training data, actual {row['actual_rating']:.2f}" if row["in_training_data"]
             else "not in the training data")
     lines = [f"{row['name']} ({row['year']}): predicted {row['predicted_rating']:.2f}  {spans}  ({seen})"]
-    lines += [f"    {row[k]}" for k in sorted((k for k in row if k.startswith("reason_")), key=lambda k: int(k[7:]))]
+    lines += [f"    {value}" for key, value in row.items() if key.startswith("reason_")]
     return "\n".join(lines)
 
 

@@ -232,8 +232,9 @@ class Learner:
         self.head_ = HEADS[self.spec.head](head_params, self.cfg.seed).fit(X, z)
         return self
 
-    def predict(self, frame: MovieFrame) -> np.ndarray:
-        z = np.asarray(self.head_.predict(self.features(frame)), dtype=np.float64)
+    def predict(self, frame: MovieFrame, X: pd.DataFrame | Sparse | None = None) -> np.ndarray:
+        """Ratings of the frame's movies; `X`: their features, when the caller has built them already."""
+        z = np.asarray(self.head_.predict(self.features(frame) if X is None else X), dtype=np.float64)
         return self.target_.inverse(frame.tabular["year"].to_numpy(), z)
 
     def save(self, folder: Path) -> None:

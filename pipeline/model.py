@@ -11,7 +11,6 @@ import platform
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -87,33 +86,37 @@ class ModelBundle:
 
     def predict(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
         """`movie_id, predicted_rating`, one column per base learner and the interval bounds."""
-        return self._chunked(self._predict, data, cache_dir)
+        return self.predict_with_reasons(data, cache_dir, reasons=False)[0]
 
-    def _chunked(self, step: Callable[[MovieData, Path], pd.DataFrame], data: MovieData,
-                 cache_dir: Path) -> pd.DataFrame:
-        """`step` over `predict.batch` movies at a time: every step is row-wise, so chunking bounds memory
-        without changing any result (beyond float rounding in BLAS sums of other shapes)."""
+    def contributions(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
+        return self.predict_with_reasons(data, cache_dir)[1]
+
+    def predict_with_reasons(self, data: MovieData, cache_dir: Path,
+                             reasons: bool = True) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The predictions and (with `reasons`) the contributions, from one pass over each chunk of
+        `predict.batch` movies: every step is row-wise, so chunking bounds memory without changing any result
+        (beyond float rounding in BLAS sums of other shapes)."""
         ids = data.movies.index.to_numpy()
         size = self.cfg.predict.batch
-        if len(ids) > size:
-            return pd.concat([step(data.subset(ids[start:start + size]), cache_dir)
-                              for start in range(0, len(ids), size)], ignore_index=True)
-        return step(data, cache_dir)
+        if len(ids) <= size:
+            return self._predict(data, cache_dir, reasons)
+        parts = [self._predict(data.subset(ids[start:start + size]), cache_dir, reasons)
+                 for start in range(0, len(ids), size)]
+        return (pd.concat([p[0] for p in parts], ignore_index=True),
+                pd.concat([p[1] for p in parts], ignore_index=True) if reasons else None)
 
-    def _predict(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
+    def _predict(self, data: MovieData, cache_dir: Path, reasons: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         frame = self.frame(data, cache_dir)
-        preds = {name: learner.predict(frame) for name, learner in self.learners.items()}
+        features = {name: learner.features(frame) for name, learner in self.learners.items()}
+        preds = {name: learner.predict(frame, features[name]) for name, learner in self.learners.items()}
         stacked = self.stacker.predict(stack_table(frame, preds, self.stacker.cfg.raw_features))
         out = pd.DataFrame({"movie_id": frame.ids, "predicted_rating": stacked} | preds)
         if self.intervals is not None:
             bounds = self.intervals.predict(difficulty_table(frame.tabular, preds), stacked, self.cfg.data.rating_range)
             out = pd.concat([out, bounds], axis=1)
-        return out
+        return out, (self._contributions(frame, features) if reasons else None)
 
-    def contributions(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
-        return self._chunked(self._contributions, data, cache_dir)
-
-    def _contributions(self, data: MovieData, cache_dir: Path) -> pd.DataFrame:
+    def _contributions(self, frame: MovieFrame, features: dict[str, pd.DataFrame]) -> pd.DataFrame:
         """`movie_id, baseline` and one column per reason group (explain.GROUPS), in rating points: per movie
         they sum to the stack's (unclipped) prediction. The stacker's weights carry each learner's TreeSHAP
         values or linear terms, scaled by the learner's era spread; the era lines and the stacker's raw
@@ -124,7 +127,6 @@ class ModelBundle:
             raise InputError("params.yaml", "parameter 'stacking.method': per-movie reasons need the ridge "
                              "stacker (its blend is linear in the learners); this model uses "
                              f"'{self.stacker.cfg.method}'")
-        frame = self.frame(data, cache_dir)
         n, weights = len(frame), self.stacker.weights()
         out = np.zeros((n, len(GROUPS)))
         baseline = np.full(n, float(self.stacker.intercept_))
@@ -134,7 +136,7 @@ class ModelBundle:
             baseline += weights[col] * self.reference[col]
         years, ref_year = frame.tabular["year"].to_numpy(np.float64), np.full(n, self.reference["year"])
         for name, learner in self.learners.items():
-            parts = learner.head_.contributions(learner.features(frame))
+            parts = learner.head_.contributions(features[name])
             era, spread = learner.target_, learner.target_.spread(years)
             out += weights[name] * spread[:, None] * parts.grouped(group_codes(learner.columns_), len(GROUPS))
             at_ref = era.level(ref_year) + era.spread(ref_year) * parts.base
