@@ -200,3 +200,30 @@ def test_pruned_stacker_predicts_the_same_without_zero_weight_learners(setup, ti
     pruned = stacker.pruned()
     assert pruned.learners == ["good"]
     np.testing.assert_allclose(pruned.predict(table.drop(columns="anti")), stacker.predict(table))
+
+
+def test_holdout_ratings_cannot_change_the_interval_model(setup, tiny_cfg) -> None:
+    """The intervals are calibrated on training rows' out-of-fold residuals only: scrambling the holdout's
+    ratings leaves sigma's line and every calibration score identical (and changes the holdout coverage, so
+    the holdout did reach the evaluation); scrambling one fold's training ratings changes the model."""
+    from pipeline.workflow import Labelled, fit_intervals
+    raw, splits, prep, train, holdout, y = setup
+    names = ["text_ridge", "baseline_year_trend"]
+    results = {n: run_oof(n, tiny_cfg, train, y, holdout, splits) for n in names}
+    y_holdout = raw.movies.loc[splits.holdout_ids, "rating"].to_numpy()
+    cv = np.mean([results[n].oof.to_numpy() for n in names], axis=0)
+    hold = np.mean([results[n].holdout.to_numpy() for n in names], axis=0)
+
+    def fitted(y_train: np.ndarray, y_hold: np.ndarray):
+        return fit_intervals(tiny_cfg, Labelled(train, holdout, y_train, y_hold, splits), results, names, cv, hold)
+
+    model, metrics = fitted(y, y_holdout)
+    scrambled = np.random.default_rng(0).uniform(0.5, 5.0, len(y_holdout))
+    again, again_metrics = fitted(y, scrambled)
+    assert again.to_dict() == model.to_dict()
+    np.testing.assert_array_equal(again.scores_, model.scores_)
+    assert again_metrics["cv"] == metrics["cv"] and again_metrics["holdout"] != metrics["holdout"]
+    y2 = y.copy()
+    y2[splits.fold == 0] = np.random.default_rng(1).uniform(0.5, 5.0, int((splits.fold == 0).sum()))
+    changed, _ = fitted(y2, y_holdout)
+    assert changed.to_dict() != model.to_dict()                  # the check bites
