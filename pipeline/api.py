@@ -37,10 +37,6 @@ def model_folder(path: Path | str) -> Path:
                      "(train one with run_all.py)")
 
 
-def training_key(names: pd.Series, years: pd.Series) -> pd.Series:
-    return names.astype(str).str.strip().str.casefold() + "|" + years.astype(np.int64).astype(str)
-
-
 def describe(data: MovieData) -> pd.DataFrame:
     """What each reason group is for each movie, in words (its cast, its runtime...): movie_id x GROUPS."""
     movies = data.movies
@@ -184,13 +180,9 @@ class Model:
                               "predicted_rating": raw["predicted_rating"].clip(lo, hi).round(3).to_numpy()})
         for col in interval_columns(self.bundle.cfg.intervals.levels) if self.bundle.intervals else []:
             table[col] = raw[col].round(3).to_numpy()
-        trained = self.bundle.training
-        known = pd.Series(trained["rating"].to_numpy(), index=training_key(trained["name"], trained["year"]))
-        known = known[~known.index.duplicated()]
-        keys = training_key(movies["name"], movies["date"])
-        table["in_training_data"] = keys.isin(known.index).to_numpy()
+        table["in_training_data"], known = self.bundle.catalogue.known(movies["name"], movies["date"])
         given = movies["rating"].to_numpy(np.float64)
-        table["actual_rating"] = np.where(np.isnan(given), known.reindex(keys).to_numpy(), given)
+        table["actual_rating"] = np.where(np.isnan(given), known, given)
         return table
 
     def explain(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,

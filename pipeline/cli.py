@@ -106,9 +106,7 @@ def _ultimate(args: argparse.Namespace) -> None:
     from pipeline.whatif import ultimate, ultimate_markdown
     model = Model.load(args.model)
     cfg = model.bundle.cfg
-    card = ultimate(model.bundle, model.folder_movies(args.data_dir), cfg.ultimate, cfg.whatif, cfg.seed,
-                    model.cache_dir)
-    text = ultimate_markdown(card)
+    text = ultimate_markdown(ultimate(model.bundle, cfg.ultimate, cfg.whatif, cfg.seed, model.cache_dir))
     print(text)
     if args.out:
         from pipeline.io import write_text
@@ -139,12 +137,13 @@ def add_run_arguments(parser: argparse.ArgumentParser, demo: bool = True) -> Non
         parser.add_argument("--demo-movies", type=int, default=3000)
 
 
-def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+def add_model_arguments(parser: argparse.ArgumentParser, data: bool = True) -> None:
     parser.add_argument("--model", type=Path, required=True,
                         help="a model folder (OUT/artifacts/model), or the run's out-dir that holds one")
-    parser.add_argument("--data-dir", type=Path, required=True,
-                        help="movies in the data contract's layout: movies.csv (no rating needed), and "
-                        "optionally actors.csv, directors.csv, studios.csv, *_embeddings.npy")
+    if data:
+        parser.add_argument("--data-dir", type=Path, required=True,
+                            help="movies in the data contract's layout: movies.csv (no rating needed), and "
+                            "optionally actors.csv, directors.csv, studios.csv, *_embeddings.npy")
 
 
 def add_movie_arguments(parser: argparse.ArgumentParser, required: bool) -> None:
@@ -185,8 +184,9 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--top", type=int, default=None, help="single edits listed (default: whatif.top)")
     what.add_argument("--max-edits", type=int, default=None, help="edits combined (default: whatif.max_edits)")
     what.set_defaults(func=_whatif)
-    ult = sub.add_parser("ultimate", help="the highest-predicted movie composed of real parts")
-    add_model_arguments(ult)
+    ult = sub.add_parser("ultimate", help="the highest-predicted movie a producer could make: a real recent story "
+                         "with hireable people (needs only the model)")
+    add_model_arguments(ult, data=False)
     ult.add_argument("--out", type=Path, default=None, help="also write the movie card (markdown) here")
     ult.set_defaults(func=_ultimate)
     rep = sub.add_parser("report", help="re-render the report from existing artifacts")

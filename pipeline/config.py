@@ -130,9 +130,16 @@ class WhatIfConfig(Section):
     top: int = Field(ge=1)               # single edits listed
     max_edits: int = Field(ge=1)         # simultaneous edits in the combined answer
     min_films: int = Field(ge=1)         # entities with fewer training films are never offered
+    active_within_years: int = Field(ge=0)   # ... nor those with no credit in these last years of the data
+    career_gap_years: int = Field(ge=1)  # credits after a longer silence, if no more than
+    archive_credits: int = Field(ge=0)   # ... this many, are archive footage (not activity)
+    silent_credits: float = Field(ge=0.0)    # ... nor names silent so long their pace predicts this many films
+    max_career_years: int = Field(ge=1)  # ... nor people whose first credit is this long before the film
+    kind_films: int = Field(ge=0)        # films at the film's age rating a name must have made
+    kind_share: float = Field(ge=0.0, le=1.0)  # share of films at the film's age rating (names, story neighbours)
+    neighbours: int = Field(ge=1)        # training movies with the most similar story: the film's kind
     pool_size: int = Field(ge=1)         # best-encoded candidates offered per entity kind
     runtime_steps: tuple[int, ...]       # minutes added to the runtime
-    text_pool: int = Field(ge=1)         # real movies whose tagline/description may be borrowed
     combo_choices: int = Field(ge=1)     # best single values per field searched in combination
     trials: int = Field(ge=1)            # Optuna trials for the combined edit
     rounds: int = Field(ge=1)            # ask/tell rounds the trials are split into (each one batch)
@@ -140,6 +147,7 @@ class WhatIfConfig(Section):
 
 
 class UltimateConfig(Section):
+    age_ratings: tuple[str, ...]         # the story's film was released in cinemas with one of these
     cast_size: tuple[int, int]           # actors, billing order matters
     runtime: tuple[int, int]
     years: tuple[int, int]

@@ -87,12 +87,19 @@ def atomic_dir(path: Path) -> Iterator[Path]:
 
 
 def save_tables(path: Path, scalars: dict[str, float], tables: dict[str, pd.DataFrame]) -> None:
-    """Scalars and named tables in one .npz of plain arrays (`<table>__<column>`): no pickle needed."""
+    """Scalars and named tables in one .npz of plain arrays (`<table>__<column>`): no pickle needed. Text
+    columns are one UTF-8 buffer and their end offsets (`<table>__<column>__utf8`, `...__ends`): fixed-width
+    unicode arrays cost four bytes per character of the longest value, per row."""
     arrays = {f"_{key}": np.array([value]) for key, value in scalars.items()}
     for name, table in tables.items():
         for col in table.columns:
             values = table[col].to_numpy()
-            arrays[f"{name}__{col}"] = values.astype(str) if values.dtype == object else values
+            if values.dtype == object:
+                encoded = [str(v).encode("utf-8") for v in values]
+                arrays[f"{name}__{col}__utf8"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+                arrays[f"{name}__{col}__ends"] = np.cumsum([len(b) for b in encoded], dtype=np.int64)
+            else:
+                arrays[f"{name}__{col}"] = values
     np.savez(path, **arrays)
 
 
@@ -101,8 +108,16 @@ def load_tables(path: Path) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     with np.load(path, allow_pickle=False) as z:
         scalars = {key[1:]: float(z[key][0]) for key in z.files if key.startswith("_")}
         for key in z.files:
-            if not key.startswith("_"):
-                name, col = key.split("__", 1)
+            if key.startswith("_") or key.endswith("__ends"):
+                continue
+            name, col = key.split("__", 1)
+            if col.endswith("__utf8"):
+                col = col[:-len("__utf8")]
+                buffer, ends = z[key].tobytes(), z[f"{name}__{col}__ends"]
+                starts = np.concatenate([[0], ends[:-1]])
+                values = np.array([buffer[a:b].decode("utf-8") for a, b in zip(starts, ends)], dtype=object)
+            else:
                 values = z[key]
-                columns.setdefault(name, {})[col] = values.astype(object) if values.dtype.kind == "U" else values
+                values = values.astype(object) if values.dtype.kind == "U" else values
+            columns.setdefault(name, {})[col] = values
     return scalars, {name: pd.DataFrame(cols) for name, cols in columns.items()}

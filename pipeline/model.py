@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipeline.catalogue import Catalogue
 from pipeline.clean import CleaningLog, CleaningStats, apply_cleaning, fit_cleaning
 from pipeline.config import Config, parse_config
 from pipeline.data import MovieData
@@ -24,11 +25,12 @@ from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
 from pipeline.heads import skops_dump, skops_load
 from pipeline.intervals import IntervalModel, difficulty_table
-from pipeline.io import atomic_dir, load_tables, read_json, save_tables, sha256_file, write_json
+from pipeline.io import atomic_dir, read_json, sha256_file, write_json
 from pipeline.learners import Learner, make_learner
 from pipeline.stacking import Stacker
 
-MODEL_FORMAT = 2     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation
+MODEL_FORMAT = 3     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation;
+                     # 3: the catalogue of training movies (credits, careers, stories)
 PACKAGES = ("numpy", "pandas", "scikit-learn", "catboost", "lightgbm", "xgboost", "optuna", "skops", "scipy")
 
 
@@ -50,6 +52,7 @@ class Prepared:
     stats: CleaningStats
     spec: FrameSpec
     log: CleaningLog
+    vectors: dict[str, np.ndarray]     # every vector source, rows as data
 
 
 def prepare(data: MovieData, cfg: Config, fit_ids: np.ndarray, cache_dir: Path) -> Prepared:
@@ -57,7 +60,7 @@ def prepare(data: MovieData, cfg: Config, fit_ids: np.ndarray, cache_dir: Path) 
     stats = fit_cleaning(data.movies.loc[fit_ids], cfg.clean)
     cleaned, log = apply_cleaning(data, stats, cfg.clean)
     vectors, spec = fit_sources(cleaned, cfg, fit_ids, cache_dir)
-    return Prepared(cleaned, build_frame(cleaned, vectors, cfg), stats, spec, log)
+    return Prepared(cleaned, build_frame(cleaned, vectors, cfg), stats, spec, log, vectors)
 
 
 def stack_table(frame: MovieFrame, predictions: dict[str, np.ndarray], raw_features: tuple[str, ...]) -> pd.DataFrame:
@@ -75,7 +78,7 @@ class ModelBundle:
     learners: dict[str, Learner]
     stacker: Stacker
     reference: dict[str, float]            # training means of year and the stacker's raw columns (reasons' baseline)
-    training: pd.DataFrame                 # name, year, rating of every movie fitted: "was it in the training data?"
+    catalogue: Catalogue                   # the movies fitted: "was it in the training data?", careers, stories
     intervals: IntervalModel | None = None
     evaluation: dict = field(default_factory=dict)   # per learner: holdout and CV scores, fit and predict seconds
 
@@ -155,7 +158,8 @@ class ModelBundle:
             for name, learner in self.learners.items():
                 learner.save(tmp / "learners" / name)
             self.stacker.save(tmp / "stacker")
-            save_tables(tmp / "training_movies.npz", self.reference, {"movies": self.training})
+            write_json(tmp / "reference.json", self.reference)
+            self.catalogue.save(tmp)
             if self.intervals is not None:
                 write_json(tmp / "intervals.json", self.intervals.to_dict())
                 np.savez(tmp / "intervals.npz", **self.intervals.arrays())
@@ -181,14 +185,14 @@ class ModelBundle:
                          frame_meta["encoders"])
         stacker = Stacker.load(folder / "stacker", cfg.stacking)
         learners = {name: Learner.load(folder / "learners" / name, cfg) for name in stacker.learners}
-        reference, tables = load_tables(folder / "training_movies.npz")
         intervals = None
         if (folder / "intervals.json").is_file():
             with np.load(folder / "intervals.npz", allow_pickle=False) as z:
                 arrays = {k: z[k] for k in z.files}
             intervals = IntervalModel.from_parts(cfg.intervals, read_json(folder / "intervals.json"), arrays)
-        return cls(cfg, CleaningStats(**read_json(folder / "cleaning.json")), spec, learners, stacker, reference,
-                   tables["movies"], intervals, read_json(folder / "evaluation.json"))
+        return cls(cfg, CleaningStats(**read_json(folder / "cleaning.json")), spec, learners, stacker,
+                   read_json(folder / "reference.json"), Catalogue.load(folder), intervals,
+                   read_json(folder / "evaluation.json"))
 
 
 def verify_manifest(folder: Path) -> None:
@@ -223,8 +227,6 @@ def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names:
     learners = {name: make_learner(name, cfg).fit(frame, y) for name in learner_names}
     reference = {col: float(frame.tabular[col].astype(np.float64).mean())
                  for col in ("year", *stacker.cfg.raw_features)}
-    movies = prep.data.movies.iloc[rows]
-    training = pd.DataFrame({"name": movies["name"].astype(str).to_numpy(), "year": movies["date"].to_numpy(),
-                             "rating": y})
-    return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker, reference, training, intervals,
+    catalogue = Catalogue.build(data, prep.data, rows, prep.vectors)
+    return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker, reference, catalogue, intervals,
                        evaluation or {})

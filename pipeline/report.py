@@ -257,11 +257,15 @@ def _whatif_section(art: Path) -> list[str]:
     answers = read_json(path)
     out = ["## What if?", "",
            "What the shipped model predicts if one thing about a movie changed (runtime, age rating, director, "
-           "studio, the lead actor, a top-billed addition, or a real tagline or description borrowed from another "
-           "movie), and the best combination of a few such changes. **These are the model's associations, not "
-           "causal effects**: a director's encoding summarises the films they made, not what they would make of "
-           "this one. Only actors, directors and studios with enough training films are offered; the support "
-           "column says how many films back each, and when a runtime or year leaves the training range.", ""]
+           "studio, the lead actor or a top-billed addition), and the best combination of a few such changes. "
+           "**These are the model's associations, not causal effects**: a director's encoding summarises the "
+           "films they made, not what they would make of this one. Only changes a producer could make are "
+           "offered: people and studios still working, with enough training films, who have made films of this "
+           "age rating, and age ratings that films with a similar story carry (each answer lists its rules; "
+           "`whatif` in params.yaml sets them). Taglines and descriptions are not edited: they are the film "
+           "itself (the reasons in `explain` show what the story adds). Each answer shows its interval; a change "
+           "marked *within noise* is no larger than the base learners' disagreement about it. The support column "
+           "gives each name's training films and first and last credited years.", ""]
     for answer in answers["movies"]:
         out.append(whatif_markdown(answer))
     if answers.get("missing"):

@@ -1,14 +1,39 @@
 """What could change so a movie rates higher, and what would the ultimate movie look like.
 
 Both answers are searches over the shipped model's predictions, never causal claims: they say
-which changes the model *associates* with higher ratings. Every candidate is a real part
-(a credited actor, director or studio with enough training films; a real tagline or
-description) or a runtime/year, and each answer carries a support note. Candidates are
-predicted in batches (one model call per batch), and the search uses Optuna (seeded TPE,
-categorical and integer distributions; at most `max_edits` simultaneous edits).
+which changes the model *associates* with higher ratings. Every change is one a producer could
+make, judged from the model's catalogue of training movies (pipeline/catalogue.py):
+
+- **people and studios who can be hired**: at least `min_films` training films, a credit in the
+  last `active_within_years` years of the training data (credits after a silence of more than
+  `career_gap_years`, if no more than `archive_credits` of them, are archive footage: David Bowie
+  in 2017 and 2020) and, for people, a first credit less than `max_career_years` before the
+  movie's year (archive footage keeps Orson Welles "active" in 2021); and a silence since the last
+  credit that their own pace explains: fewer than `silent_credits` films expected in it at their
+  rate of credits (Philip Seymour Hoffman, 27 films 1992-2015, would have made ten since;
+  20th Century Fox, renamed in 2020, dozens);
+- **of the movie's kind**: an actor, director or studio is offered only if at least `kind_films`
+  of their films, and `kind_share` of them, had the movie's age rating (no documentary broadcaster
+  for a PG-13 comedy), and an
+  age rating only if at least `kind_share` of the `neighbours` training movies with the most similar
+  story had it (no NC-17 for a family film);
+- **runtime** in `runtime_steps` around the movie's own.
+
+The tagline and the description are not edited: they are the film itself, and borrowing another
+film's text measures which stories rate higher (`explain` shows the story's share), not how to
+write one. Every answer carries its interval and is flagged when its gain is within the base
+learners' disagreement about it. Candidates are predicted in batches (one model call per
+batch); the combination is searched with Optuna (seeded TPE; at most `max_edits` edits).
+
+The ultimate movie starts from a story: of the recent training movies released in cinemas with an
+age rating in `ultimate.age_ratings` and a runtime in `ultimate.runtime`, the one whose tagline,
+description, age rating and runtime the model rates highest without any credits; then Optuna casts
+it with hireable people and a studio of its kind, and sets its runtime (within `runtime_steps` of
+the story's) and its year.
 """
 from __future__ import annotations
 
+import difflib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,36 +45,39 @@ import pandas as pd
 from pipeline.config import UltimateConfig, WhatIfConfig
 from pipeline.data import MovieData
 from pipeline.errors import InputError
+from pipeline.intervals import level_name
 from pipeline.model import ModelBundle
 
 log = logging.getLogger(__name__)
 KEEP = "keep"
 ENTITY_FIELDS = {"director": "director", "studio": "studio", "lead_actor": "actor", "add_actor": "actor"}
+PEOPLE = ("actor", "director")
 
 
 @dataclass(frozen=True)
 class Edit:
-    field: str          # runtime | age_rating | director | studio | lead_actor | add_actor | tagline | description
-    value: Any          # minutes, label, entity name, or the movie_id whose text is borrowed
+    field: str          # runtime | age_rating | director | studio | lead_actor | add_actor | year | cast
+    value: Any          # minutes, label, entity name, year, or a tuple of names (cast)
 
-    def describe(self, data: MovieData) -> str:
-        if self.field in ("tagline", "description"):
-            text = data.movies.loc[self.value, self.field]
-            return f"{self.field} of '{data.movies.loc[self.value, 'name']}': \"{text[:80]}\""
+    def describe(self) -> str:
         verbs = {"runtime": "runtime", "age_rating": "age rating", "director": "director", "studio": "studio",
-                 "lead_actor": "lead actor", "add_actor": "new top-billed actor"}
+                 "lead_actor": "lead actor", "add_actor": "new top-billed actor", "year": "release year"}
         return f"{verbs[self.field]} → {self.value}"
 
 
 def find_movie(data: MovieData, movie_id: int | None, name: str | None) -> int:
-    """The movie to edit, by id or by unique title; a clear InputError otherwise."""
+    """The movie to edit, by id or by unique title; a clear InputError (with close titles) otherwise."""
     if movie_id is not None:
         if movie_id not in data.movies.index:
             raise InputError("--movie-id", f"no movie with movie_id {movie_id} in {data.source}")
         return int(movie_id)
     hits = data.movies.index[data.movies["name"].str.casefold() == str(name).casefold()]
     if len(hits) == 0:
-        raise InputError("--name", f"no movie named '{name}' in {data.source}")
+        titles = data.movies["name"].drop_duplicates()
+        close = difflib.get_close_matches(str(name).casefold(), titles.str.casefold().tolist(), n=3, cutoff=0.75)
+        spelled = {t.casefold(): t for t in titles}
+        hint = f"; did you mean {', '.join(repr(spelled[c]) for c in close)}?" if close else ""
+        raise InputError("--name", f"no movie named '{name}' in {data.source}{hint}")
     if len(hits) > 1:
         years = ", ".join(f"{i} ({data.movies.loc[i, 'date']})" for i in hits[:8])
         raise InputError("--name", f"'{name}' names {len(hits)} movies; pick one with --movie-id: {years}")
@@ -57,32 +85,28 @@ def find_movie(data: MovieData, movie_id: int | None, name: str | None) -> int:
 
 
 class Variants:
-    """Builds candidate movies (copies of a base movie with edits) and predicts them in batches."""
+    """Builds candidate movies (copies of a base movie with edits) and predicts them in batches; every
+    prediction (stacked and per learner) is clipped to the rating scale."""
 
     def __init__(self, bundle: ModelBundle, data: MovieData, cache_dir: Path, batch: int):
         self.bundle, self.data, self.cache_dir, self.batch = bundle, data, cache_dir, batch
         self.row_of = pd.Series(np.arange(len(data.movies)), index=data.movies.index)
+        self.columns = {c: data.movies.columns.get_loc(c) for c in ("minute", "date", "theatrical_release_age_rating")}
 
     def _build(self, base: int, edit_sets: list[tuple[Edit, ...]]) -> MovieData:
         n = len(edit_sets)
         movies = self.data.movies.loc[[base] * n].copy()
         movies.index = pd.Index(np.arange(n), name="movie_id")
         embeddings = {k: np.repeat(v[self.row_of[base]][None, :], n, axis=0) for k, v in self.data.embeddings.items()}
-        links = {kind: df[df["movie_id"] == base].sort_values("billing") for kind, df in self.data.credits.items()}
-        credits: dict[str, list[pd.DataFrame]] = {kind: [] for kind in links}
+        links = {kind: list(df.loc[df["movie_id"] == base].sort_values("billing")["name"])
+                 for kind, df in self.data.credits.items()}
+        credits: dict[str, tuple[list[int], list[str]]] = {kind: ([], []) for kind in links}
+        column = {"runtime": "minute", "year": "date", "age_rating": "theatrical_release_age_rating"}
         for i, edits in enumerate(edit_sets):
-            own = {kind: list(df["name"]) for kind, df in links.items()}
+            own = dict(links)
             for edit in edits:
-                if edit.field == "runtime":
-                    movies.iloc[i, movies.columns.get_loc("minute")] = edit.value
-                elif edit.field == "year":
-                    movies.iloc[i, movies.columns.get_loc("date")] = edit.value
-                elif edit.field == "age_rating":
-                    movies.iloc[i, movies.columns.get_loc("theatrical_release_age_rating")] = edit.value
-                elif edit.field in ("tagline", "description"):
-                    movies.iloc[i, movies.columns.get_loc(edit.field)] = self.data.movies.loc[edit.value, edit.field]
-                    if edit.field in embeddings:
-                        embeddings[edit.field][i] = self.data.embeddings[edit.field][self.row_of[edit.value]]
+                if edit.field in column:
+                    movies.iloc[i, self.columns[column[edit.field]]] = edit.value
                 elif edit.field in ("director", "studio"):
                     own[edit.field] = [edit.value]
                 elif edit.field == "lead_actor":
@@ -92,17 +116,25 @@ class Variants:
                 elif edit.field == "cast":
                     own["actor"] = list(edit.value)
             for kind, names in own.items():
-                credits[kind].append(pd.DataFrame({"movie_id": i, "name": names,
-                                                   "billing": np.arange(1, len(names) + 1)}))
-        frames = {kind: pd.concat(parts, ignore_index=True) if parts else links[kind].iloc[:0]
-                  for kind, parts in credits.items()}
+                credits[kind][0].extend([i] * len(names))
+                credits[kind][1].extend(names)
+        frames = {kind: pd.DataFrame({"movie_id": np.array(ids, dtype=np.int64), "name": names}) for kind, (ids, names)
+                  in credits.items()}
+        for frame in frames.values():
+            frame["billing"] = frame.groupby("movie_id").cumcount().astype(np.int64) + 1
         return MovieData(movies, frames, embeddings, self.data.source, {})
 
     def predict(self, base: int, edit_sets: list[tuple[Edit, ...]]) -> pd.DataFrame:
-        """`predicted_rating` and each learner's prediction per edit set, in batches of `batch`."""
+        """`predicted_rating`, each learner's prediction and the interval bounds per edit set."""
         parts = [self.bundle.predict(self._build(base, edit_sets[i:i + self.batch]), self.cache_dir)
                  for i in range(0, len(edit_sets), self.batch)]
-        return pd.concat(parts, ignore_index=True).drop(columns="movie_id")
+        return clip_predictions(pd.concat(parts, ignore_index=True).drop(columns="movie_id"), self.bundle)
+
+
+def clip_predictions(preds: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
+    columns = ["predicted_rating", *bundle.learners]
+    preds[columns] = preds[columns].clip(*bundle.cfg.data.rating_range)
+    return preds
 
 
 def entity_support(bundle: ModelBundle) -> dict[str, pd.DataFrame]:
@@ -114,82 +146,143 @@ def entity_support(bundle: ModelBundle) -> dict[str, pd.DataFrame]:
             for kind, s in encoder.support().items()}
 
 
-def candidate_pools(bundle: ModelBundle, cfg: WhatIfConfig) -> dict[str, list[str]]:
-    """Best-encoded entities with at least `min_films` training films, per kind."""
-    pools = {}
-    for kind, table in entity_support(bundle).items():
-        eligible = table[table["films"] >= cfg.min_films].sort_values("deviation", ascending=False)
-        pools[kind] = list(eligible.index[:cfg.pool_size])
-    return pools
+class Casting:
+    """Who and what may be offered to a movie of a given year, age rating and story (see the module text)."""
+
+    def __init__(self, bundle: ModelBundle, cfg: WhatIfConfig):
+        self.bundle, self.cfg, self.catalogue = bundle, cfg, bundle.catalogue
+        self.data_end = int(self.catalogue.movies["year"].max())
+        deviation = entity_support(bundle)
+        shares = self.catalogue.rating_shares
+        self.people: dict[str, pd.DataFrame] = {}
+        for kind, careers in self.catalogue.careers(cfg.career_gap_years, cfg.archive_credits).items():
+            table = careers.join(deviation[kind]["deviation"], how="inner") if kind in deviation else careers.iloc[:0]
+            self.people[kind] = table.join(shares[kind], how="left").fillna(0.0)
+
+    def pools(self, year: int, age_rating: str) -> dict[str, list[str]]:
+        """Per kind, the `pool_size` best-encoded names who can be hired for a film of this year and rating."""
+        cfg, out = self.cfg, {}
+        for kind, table in self.people.items():
+            silence = self.data_end - table["active"]
+            pace = (table["films"] - 1) / np.maximum(table["active"] - table["first"], 1)
+            ok = ((table["films"] >= cfg.min_films) & (silence <= cfg.active_within_years)
+                  & (pace * silence <= cfg.silent_credits))
+            if kind in PEOPLE:
+                ok &= table["first"] > year - cfg.max_career_years
+            ok &= self.fits(table, age_rating)
+            out[kind] = list(table[ok].sort_values("deviation", ascending=False, kind="stable").index[:cfg.pool_size])
+        return out
+
+    def fits(self, table: pd.DataFrame, age_rating: str) -> pd.Series:
+        share = table[age_rating] if age_rating in table.columns else pd.Series(0.0, index=table.index)
+        return (share >= self.cfg.kind_share) & (share * table["films"] >= self.cfg.kind_films - 1e-9)
+
+    def fits_name(self, kind: str, name: str, age_rating: str) -> bool:
+        table = self.people[kind]
+        return name in table.index and bool(self.fits(table.loc[[name]], age_rating).iloc[0])
+
+    def age_ratings(self, story: np.ndarray | None) -> tuple[list[str], str]:
+        """The age ratings a film of this story could carry, and how that was decided."""
+        labels = list(self.bundle.cfg.clean.age_ratings)
+        if story is None or self.catalogue.stories is None or not np.any(story):
+            return labels, "age ratings not checked against the story (no story vectors)"
+        near = self.catalogue.neighbours(story, self.cfg.neighbours)
+        shares = self.catalogue.movies["age_rating"].iloc[near].value_counts(normalize=True)
+        kept = [label for label in labels if shares.get(label, 0.0) >= self.cfg.kind_share]
+        return kept, (f"age ratings held by at least {self.cfg.kind_share:.0%} of the {self.cfg.neighbours} "
+                      f"training movies with the most similar story: {', '.join(kept) or 'none'}")
+
+    def note(self, edits: tuple[Edit, ...]) -> str:
+        """Each name's films and credited years; runtime and year outside the training data."""
+        notes, stats = [], self.bundle.stats
+        for edit in edits:
+            names = edit.value if edit.field == "cast" else (edit.value,)
+            kind = "actor" if edit.field == "cast" else ENTITY_FIELDS.get(edit.field)
+            for name in names if kind else ():
+                row = self.people[kind].loc[name]
+                notes.append(f"{name}: {int(row['films'])} training films, {int(row['first'])}–{int(row['last'])}")
+            if edit.field == "runtime" and not stats.runtime_low <= edit.value <= stats.runtime_high:
+                notes.append(f"runtime {edit.value} min is outside the training range "
+                             f"{stats.runtime_low:g}-{stats.runtime_high:g}")
+            elif edit.field == "year" and not stats.year_min <= edit.value <= stats.year_max:
+                notes.append(f"year {edit.value} is after the training years {stats.year_min}-{stats.year_max} "
+                             f"(the model carries its last trends forward)")
+        return "; ".join(notes) or "within the training data"
 
 
-def support_note(edits: tuple[Edit, ...], support: dict[str, pd.DataFrame], bundle: ModelBundle) -> str:
-    notes = []
-    for edit in edits:
-        if edit.field in ENTITY_FIELDS:
-            films = support[ENTITY_FIELDS[edit.field]]["films"].get(str(edit.value), 0)
-            notes.append(f"{edit.value}: {int(films)} training films")
-        elif edit.field == "runtime" and not bundle.stats.runtime_low <= edit.value <= bundle.stats.runtime_high:
-            notes.append(f"runtime {edit.value} min is outside the training range "
-                         f"{bundle.stats.runtime_low:g}-{bundle.stats.runtime_high:g}")
-        elif edit.field == "year" and not bundle.stats.year_min <= edit.value <= bundle.stats.year_max:
-            notes.append(f"year {edit.value} is outside the training years {bundle.stats.year_min}-"
-                         f"{bundle.stats.year_max} (trees do not extrapolate)")
-    return "; ".join(notes) or "within the training data"
+def story_vector(bundle: ModelBundle, data: MovieData, movie_id: int, cache_dir: Path) -> np.ndarray | None:
+    frame = bundle.frame(data.subset(np.array([movie_id])), cache_dir)
+    return frame.blocks["text"][0] if "text" in frame.blocks else None
 
 
-def single_edits(data: MovieData, movie_id: int, pools: dict[str, list[str]], cfg: WhatIfConfig,
-                 age_ratings: tuple[str, ...], seed: int) -> list[Edit]:
+def single_edits(data: MovieData, movie_id: int, pools: dict[str, list[str]], ratings: list[str],
+                 cfg: WhatIfConfig) -> list[Edit]:
     movie = data.movies.loc[movie_id]
     edits = []
     if pd.notna(movie["minute"]):
         edits += [Edit("runtime", int(movie["minute"]) + step) for step in cfg.runtime_steps
                   if int(movie["minute"]) + step > 0]
-    current_age = movie["theatrical_release_age_rating"]
-    edits += [Edit("age_rating", label) for label in age_ratings if label != current_age]
+    edits += [Edit("age_rating", label) for label in ratings if label != movie["theatrical_release_age_rating"]]
     own = {kind: set(df.loc[df["movie_id"] == movie_id, "name"]) for kind, df in data.credits.items()}
-    edits += [Edit("director", name) for name in pools["director"] if name not in own["director"]]
-    edits += [Edit("studio", name) for name in pools["studio"] if name not in own["studio"]]
-    for field in ("lead_actor", "add_actor"):
-        edits += [Edit(field, name) for name in pools["actor"] if name not in own["actor"]]
-    rng = np.random.default_rng(seed)
-    donors = data.movies.index[data.movies.index != movie_id].to_numpy()
-    donors = rng.choice(donors, size=min(cfg.text_pool, len(donors)), replace=False)
-    edits += [Edit(field, int(d)) for field in ("tagline", "description") for d in donors]
+    edits += [Edit(kind, name) for kind in ("director", "studio") for name in pools[kind] if name not in own[kind]]
+    edits += [Edit(field, name) for field in ("lead_actor", "add_actor") for name in pools["actor"]
+              if name not in own["actor"]]
     return edits
 
 
-def _breakdown(row: pd.Series, base: pd.Series, learners: list[str]) -> str:
-    return ", ".join(f"{n} {row[n] - base[n]:+.3f}" for n in learners)
+def answer_row(row: pd.Series, base: pd.Series | None, bundle: ModelBundle) -> dict[str, Any]:
+    """A prediction with its interval and, against `base`, its change, each learner's change and whether the
+    change is within the learners' disagreement about it (their standard deviation)."""
+    learners = list(bundle.learners)
+    out: dict[str, Any] = {"predicted_rating": float(row["predicted_rating"]),
+                           "learners": {n: float(row[n]) for n in learners}}
+    levels = bundle.cfg.intervals.levels if bundle.intervals else ()
+    out["intervals"] = {level_name(lv): [float(row[f"lower_{level_name(lv)}"]), float(row[f"upper_{level_name(lv)}"])]
+                        for lv in levels}
+    if base is not None:
+        changes = np.array([row[n] - base[n] for n in learners])
+        spread = float(np.std(changes, ddof=1)) if len(changes) > 1 else 0.0
+        change = float(row["predicted_rating"] - base["predicted_rating"])
+        out |= {"change": change, "learner_changes": dict(zip(learners, changes.tolist())),
+                "noise": spread, "within_noise": bool(change <= spread)}
+    return out
 
 
 def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfig, seed: int,
            cache_dir: Path) -> dict[str, Any]:
     """The movie's prediction, its best single edits and the best combination of at most `max_edits`."""
     import optuna
+    movie = data.movies.loc[movie_id]
+    year = int(movie["date"])
+    casting = Casting(bundle, cfg)
+    current = _cleaned_age_rating(bundle, movie["theatrical_release_age_rating"])
+    ratings, ratings_note = casting.age_ratings(story_vector(bundle, data, movie_id, cache_dir))
+    pools = casting.pools(year, current)
+    edits = single_edits(data, movie_id, pools, ratings, cfg)
     variants = Variants(bundle, data, cache_dir, cfg.batch)
-    learners = list(bundle.learners)
-    support = entity_support(bundle)
-    edits = single_edits(data, movie_id, candidate_pools(bundle, cfg), cfg, bundle.cfg.clean.age_ratings, seed)
     preds = variants.predict(movie_id, [()] + [(e,) for e in edits])
     base, singles = preds.iloc[0], preds.iloc[1:].reset_index(drop=True)
     singles["edit"] = edits
     singles = singles.sort_values("predicted_rating", ascending=False, kind="stable")
 
-    # the combination: up to max_edits slots, each "none" or one of the best single values of some field;
-    # two slots on the same field keep the first, so every sample is feasible by construction
+    # the combination: up to max_edits slots, each "keep" or one of the best single values of some field;
+    # two slots on the same field keep the first; people and studios must fit the combination's age rating
     options: dict[str, Edit] = {}
     for edit in singles["edit"]:
         if sum(e.field == edit.field for e in options.values()) < cfg.combo_choices:
             options[f"{edit.field}:{len(options)}"] = edit
     slot = optuna.distributions.CategoricalDistribution([KEEP, *options])
 
-    def combo_of(params: dict[str, str]) -> tuple[Edit, ...]:
+    def combo_of(params: dict[str, str]) -> tuple[Edit, ...] | None:
         first_per_field: dict[str, Edit] = {}
         for value in params.values():
             if value != KEEP:
                 first_per_field.setdefault(options[value].field, options[value])
-        return tuple(first_per_field.values())
+        combo = tuple(first_per_field.values())
+        rating = next((e.value for e in combo if e.field == "age_rating"), current)
+        fits = all(casting.fits_name(ENTITY_FIELDS[e.field], e.value, rating) for e in combo
+                   if e.field in ENTITY_FIELDS)
+        return combo if fits else None
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
@@ -199,104 +292,159 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
         trials = [study.ask({f"edit_{k + 1}": slot for k in range(cfg.max_edits)})
                   for _ in range(min(per_round, cfg.trials - start))]
         combos = [combo_of(t.params) for t in trials]
-        rows = variants.predict(movie_id, combos)
-        for trial, combo, (_, row) in zip(trials, combos, rows.iterrows()):
+        feasible = [(t, c) for t, c in zip(trials, combos) if c is not None]
+        for trial in (t for t, c in zip(trials, combos) if c is None):
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        rows = variants.predict(movie_id, [c for _, c in feasible]) if feasible else pd.DataFrame()
+        for (trial, combo), (_, row) in zip(feasible, rows.iterrows()):
             study.tell(trial, float(row["predicted_rating"]))
             if row["predicted_rating"] > best[0]:
                 best = (float(row["predicted_rating"]), combo, row)
 
     def answer(combo: tuple[Edit, ...], row: pd.Series) -> dict[str, Any]:
-        return {"edits": [e.describe(data) for e in combo], "predicted_rating": float(row["predicted_rating"]),
-                "change": float(row["predicted_rating"] - base["predicted_rating"]),
-                "learners": _breakdown(row, base, learners), "support": support_note(combo, support, bundle)}
+        return {"edits": [e.describe() for e in combo], "support": casting.note(combo)} | answer_row(row, base, bundle)
 
-    movie = data.movies.loc[movie_id]
-    return {"movie_id": movie_id, "name": movie["name"], "year": int(movie["date"]),
-            "actual_rating": None if pd.isna(movie["rating"]) else float(movie["rating"]),
-            "predicted_rating": float(base["predicted_rating"]),
-            "learner_predictions": {n: float(base[n]) for n in learners},
+    in_training, known = bundle.catalogue.known(pd.Series([movie["name"]]), pd.Series([year]))
+    actual = movie["rating"] if pd.notna(movie["rating"]) else known[0]
+    return {"movie_id": movie_id, "name": movie["name"], "year": year,
+            "actual_rating": None if pd.isna(actual) else float(actual), "in_training_data": bool(in_training[0]),
+            **answer_row(base, None, bundle),
             "single_edits": [answer((r["edit"],), r) for _, r in singles.head(cfg.top).iterrows()],
-            "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials}
+            "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials,
+            "rules": casting_rules(cfg, casting.data_end) + [ratings_note]}
 
 
-def ultimate(bundle: ModelBundle, data: MovieData, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int,
+def _cleaned_age_rating(bundle: ModelBundle, label: Any) -> str:
+    clean = bundle.cfg.clean
+    label = "" if pd.isna(label) else str(label).strip().upper()
+    return label if label in clean.age_ratings else clean.missing_age_rating
+
+
+def casting_rules(cfg: WhatIfConfig, data_end: int) -> list[str]:
+    return [f"people and studios with at least {cfg.min_films} training films and a credit since "
+            f"{data_end - cfg.active_within_years} (the training data ends in {data_end}; a few credits after "
+            f"{cfg.career_gap_years}+ silent years are archive footage) and silent for no longer than their own "
+            f"pace of credits explains ({cfg.silent_credits:g} films); people whose first credit is under "
+            f"{cfg.max_career_years} years before the film",
+            f"each has made at least {cfg.kind_films} films ({cfg.kind_share:.0%} of theirs) at the film's age rating"]
+
+
+def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int,
              cache_dir: Path) -> dict[str, Any]:
-    """The highest-predicted movie composed of real parts within the params.yaml constraints."""
+    """The highest-predicted movie a producer could make: a real recent story, cast with hireable people and a
+    studio of its kind (see the module text). Depends on the model alone, never on a data folder."""
     import optuna
-    pools = candidate_pools(bundle, wcfg)
-    support = entity_support(bundle)
-    variants = Variants(bundle, data, cache_dir, wcfg.batch)
-    rng = np.random.default_rng(seed)
-    movies = data.movies.index.to_numpy()
-    donors = [int(d) for d in rng.choice(movies, size=min(wcfg.text_pool, len(movies)), replace=False)]
-    template = donors[0]                          # supplies nothing the search does not overwrite but the poster
+    catalogue, casting = bundle.catalogue, Casting(bundle, wcfg)
+    movies = catalogue.movies
+    told = (movies["tagline"].str.len() > 0) | (movies["description"].str.len() > 0)
+    recent = np.flatnonzero(told & (movies["year"] >= casting.data_end - wcfg.active_within_years)
+                            & movies["age_rating"].isin(cfg.age_ratings)
+                            & movies["minute"].between(cfg.runtime[0], cfg.runtime[1]))
+    if len(recent) == 0:
+        raise InputError("params.yaml", f"no training movie since {casting.data_end - wcfg.active_within_years} "
+                         f"has a tagline or description, an age rating in ultimate.age_ratings and a runtime in "
+                         f"ultimate.runtime: nothing to build the ultimate movie from")
+    stories = catalogue.movie_data(recent, Path("<catalogue>"), credits=False)
+    stories.movies["date"] = cfg.years[0]
+    scored = clip_predictions(bundle.predict(stories, cache_dir), bundle)
+    story = int(recent[int(np.argmax(scored["predicted_rating"].to_numpy()))])
+    base = catalogue.movie_data(np.array([story]), Path("<catalogue>"))
+    age_rating = str(movies["age_rating"].iloc[story])
+    pools = casting.pools(cfg.years[1], age_rating)
+    minute, span = int(movies["minute"].iloc[story]), max(abs(s) for s in wcfg.runtime_steps)
+    lo, hi = max(cfg.runtime[0], minute - span), min(cfg.runtime[1], minute + span)
     low, high = cfg.cast_size
-    space = {"director": optuna.distributions.CategoricalDistribution(pools["director"]),
-             "studio": optuna.distributions.CategoricalDistribution(pools["studio"]),
-             "cast_size": optuna.distributions.IntDistribution(low, high),
-             "runtime": optuna.distributions.IntDistribution(cfg.runtime[0], cfg.runtime[1], step=5),
-             "age_rating": optuna.distributions.CategoricalDistribution(list(bundle.cfg.clean.age_ratings)),
-             "year": optuna.distributions.IntDistribution(cfg.years[0], cfg.years[1]),
-             "tagline": optuna.distributions.CategoricalDistribution(donors),
-             "description": optuna.distributions.CategoricalDistribution(donors)}
-    space |= {f"actor_{k}": optuna.distributions.CategoricalDistribution(pools["actor"]) for k in range(1, high + 1)}
+    dist = optuna.distributions
+    space: dict[str, Any] = {"cast_size": dist.IntDistribution(low, high),
+                             "runtime": dist.IntDistribution(lo, lo + 5 * ((hi - lo) // 5), step=5),
+                             "year": dist.IntDistribution(cfg.years[0], cfg.years[1])}
+    space |= {kind: dist.CategoricalDistribution(pools[kind]) for kind in ("director", "studio") if pools[kind]}
+    if pools["actor"]:
+        space |= {f"actor_{k}": dist.CategoricalDistribution(pools["actor"]) for k in range(1, high + 1)}
 
     def edits_of(p: dict[str, Any]) -> tuple[Edit, ...]:
-        cast = list(dict.fromkeys(p[f"actor_{k}"] for k in range(1, p["cast_size"] + 1)))
-        return (Edit("director", p["director"]), Edit("studio", p["studio"]), Edit("cast", tuple(cast)),
-                Edit("runtime", p["runtime"]), Edit("age_rating", p["age_rating"]), Edit("year", p["year"]),
-                Edit("tagline", p["tagline"]), Edit("description", p["description"]))
+        cast = tuple(dict.fromkeys(p[f"actor_{k}"] for k in range(1, p["cast_size"] + 1))) if pools["actor"] else ()
+        return (*(Edit(kind, p[kind]) for kind in ("director", "studio") if kind in p), Edit("cast", cast),
+                Edit("runtime", p["runtime"]), Edit("year", p["year"]))
 
+    variants = Variants(bundle, base, cache_dir, wcfg.batch)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
-    best: tuple[float, dict[str, Any] | None, pd.Series | None] = (-np.inf, None, None)
+    best: tuple[float, tuple[Edit, ...], pd.Series | None] = (-np.inf, (), None)
     per_round = -(-cfg.trials // wcfg.rounds)
     for start in range(0, cfg.trials, per_round):
         trials = [study.ask(space) for _ in range(min(per_round, cfg.trials - start))]
-        rows = variants.predict(template, [edits_of(t.params) for t in trials])
-        for trial, (_, row) in zip(trials, rows.iterrows()):
+        combos = [edits_of(t.params) for t in trials]
+        for trial, combo, (_, row) in zip(trials, combos, variants.predict(story, combos).iterrows()):
             study.tell(trial, float(row["predicted_rating"]))
             if row["predicted_rating"] > best[0]:
-                best = (float(row["predicted_rating"]), trial.params, row)
-    params, row = best[1], best[2]
-    cast = list(dict.fromkeys(params[f"actor_{k}"] for k in range(1, params["cast_size"] + 1)))
-    learner_preds = {n: float(row[n]) for n in bundle.learners}
-    stacked_spread = float(np.std(list(learner_preds.values()), ddof=1)) if len(learner_preds) > 1 else 0.0
-    return {"predicted_rating": best[0], "learner_predictions": learner_preds, "learner_spread": stacked_spread,
-            "director": params["director"], "studio": params["studio"], "cast": cast,
-            "runtime": params["runtime"], "age_rating": params["age_rating"], "year": params["year"],
-            "tagline": data.movies.loc[params["tagline"], "tagline"],
-            "tagline_from": data.movies.loc[params["tagline"], "name"],
-            "description": data.movies.loc[params["description"], "description"],
-            "description_from": data.movies.loc[params["description"], "name"],
-            "support": support_note(edits_of(params)[:2] + tuple(Edit("lead_actor", a) for a in cast)
-                                    + edits_of(params)[3:6], support, bundle),
-            "trials": cfg.trials}
+                best = (float(row["predicted_rating"]), combo, row)
+    edits, row = {e.field: e.value for e in best[1]}, best[2]
+    spread = float(np.std([row[n] for n in bundle.learners], ddof=1)) if len(bundle.learners) > 1 else 0.0
+    film = movies.iloc[story]
+    return {"title": film["name"], "story_from": f"{film['name']} ({int(film['year'])})",
+            "tagline": film["tagline"], "description": film["description"], "age_rating": age_rating,
+            "director": edits.get("director"), "studio": edits.get("studio"), "cast": list(edits["cast"]),
+            "runtime": int(edits["runtime"]), "year": int(edits["year"]), "learner_spread": spread,
+            "support": casting.note(best[1]), "rules": casting_rules(wcfg, casting.data_end),
+            "stories": len(recent), "trials": cfg.trials, **answer_row(row, None, bundle)}
+
+
+def _interval(answer: dict[str, Any]) -> str:
+    return "".join(f" [{lo:.2f}, {hi:.2f}]" for lo, hi in list(answer["intervals"].values())[:1])
+
+
+def _level(answer: dict[str, Any]) -> str:
+    return next(iter(answer["intervals"]), "")
 
 
 def whatif_markdown(answer: dict[str, Any]) -> str:
-    actual = "" if answer["actual_rating"] is None else f", actual {answer['actual_rating']:.2f}"
+    """The answer as the CLI prints it and the report shows it (one function: they cannot differ)."""
+    level = _level(answer)
+    if answer["actual_rating"] is None:
+        seen = "not in the training data"
+    elif answer["in_training_data"]:
+        seen = f"actual {answer['actual_rating']:.2f}; one of the model's training movies, so it has seen this rating"
+    else:
+        seen = f"actual {answer['actual_rating']:.2f}; not in the training data"
     lines = [f"### {answer['name']} ({answer['year']})", "",
-             f"Predicted {answer['predicted_rating']:.2f}{actual}. Best single edits:", "",
-             "| edit | predicted | change | per learner | support |", "|---|---|---|---|---|"]
+             f"Predicted **{answer['predicted_rating']:.2f}**" + (f", {level}% interval{_interval(answer)}" if level
+                                                                  else "") + f" ({seen}).", "",
+             "Offered: " + "; ".join(answer["rules"]) + ".", "",
+             f"| edit | predicted{f' ({level}% interval)' if level else ''} | change | per learner | support |",
+             "|---|---|---|---|---|"]
     for e in answer["single_edits"]:
-        lines.append(f"| {e['edits'][0]} | {e['predicted_rating']:.3f} | {e['change']:+.3f} | {e['learners']} | "
-                     f"{e['support']} |")
+        lines.append(f"| {e['edits'][0]} | {e['predicted_rating']:.3f}{_interval(e)} | {_change(e)} | "
+                     f"{_per_learner(e)} | {e['support']} |")
     combo = answer["best_combination"]
-    lines += ["", f"Best combination ({len(combo['edits'])} edits, {answer['trials']} Optuna trials): "
-              f"predicted {combo['predicted_rating']:.3f} ({combo['change']:+.3f}).", ""]
-    lines += [f"- {e}" for e in combo["edits"]] + [f"- support: {combo['support']}", ""]
+    lines += ["", f"Best combination ({len(combo['edits'])} edits, {answer['trials']} Optuna trials): predicted "
+              f"{combo['predicted_rating']:.3f}{_interval(combo)}, change {_change(combo)}.", ""]
+    lines += [f"- {e}" for e in combo["edits"]] + [f"- per learner: {_per_learner(combo)}",
+                                                   f"- support: {combo['support']}", ""]
     return "\n".join(lines)
 
 
+def _change(answer: dict[str, Any]) -> str:
+    flag = f" (within noise ±{answer['noise']:.2f})" if answer["within_noise"] else ""
+    return f"{answer['change']:+.3f}{flag}"
+
+
+def _per_learner(answer: dict[str, Any]) -> str:
+    return ", ".join(f"{n} {v:+.3f}" for n, v in answer["learner_changes"].items())
+
+
 def ultimate_markdown(card: dict[str, Any]) -> str:
+    level = _level(card)
     return "\n".join([
         "### The ultimate movie (as the model sees it)", "",
-        f"**Predicted rating {card['predicted_rating']:.2f}** (base learners spread ± {card['learner_spread']:.2f}: "
-        + ", ".join(f"{n} {v:.2f}" for n, v in card["learner_predictions"].items()) + ")", "",
-        f"- Year {card['year']}, {card['runtime']} minutes, rated {card['age_rating']}",
-        f"- Directed by {card['director']}; studio {card['studio']}",
-        f"- Cast (billing order): {', '.join(card['cast'])}",
-        f"- Tagline (from *{card['tagline_from']}*): \"{card['tagline']}\"",
-        f"- Description (from *{card['description_from']}*): {card['description']}",
+        f"**Predicted rating {card['predicted_rating']:.2f}**" + (f", {level}% interval{_interval(card)}" if level
+                                                                  else "")
+        + f" (base learners spread ± {card['learner_spread']:.2f}: "
+        + ", ".join(f"{n} {v:.2f}" for n, v in card["learners"].items()) + ")", "",
+        f"- Story of *{card['story_from']}*, the best-rated of {card['stories']} recent theatrical training "
+        f"stories without credits: \"{card['tagline']}\" {card['description']}",
+        f"- Year {card['year']}, {card['runtime']} minutes, rated {card['age_rating']} (the story's own rating)",
+        f"- Directed by {card['director'] or 'nobody who fits'}; studio {card['studio'] or 'none that fits'}",
+        f"- Cast (billing order): {', '.join(card['cast']) or 'nobody who fits'}",
+        f"- Offered: {'; '.join(card['rules'])}",
         f"- Support: {card['support']}", ""])

@@ -274,7 +274,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         key = checkpoints.key("whatif", refit_key, cfg.whatif.model_dump(mode="json"),
                               cfg.ultimate.model_dump(mode="json"))
         if not checkpoints.fresh("whatif", key):
-            write_json(art / "whatif.json", answer_whatifs(bundle, raw, cfg, cache))
+            write_json(art / "whatif.json", answer_whatifs(ModelBundle.load(art / "model"), raw, cfg, cache))
             checkpoints.record("whatif", key, [art / "whatif.json"])
 
     with timer.stage("explain"):
@@ -323,11 +323,12 @@ def leaderboard(metrics: dict) -> dict:
 
 
 def answer_whatifs(bundle: ModelBundle, raw: MovieData, cfg: Config, cache: Path) -> dict:
-    """The report's what-if answers (for whatif.movies found in the data) and the ultimate movie."""
+    """The report's what-if answers (for whatif.movies found in the data) and the ultimate movie, from the
+    model folder as `predict` loads it, so the CLI gives the same answers."""
     movies = [m for m in cfg.whatif.movies if m in raw.movies.index]
     return {"movies": [whatif(bundle, raw, m, cfg.whatif, cfg.seed, cache) for m in track(movies, "what-if")],
             "missing": [m for m in cfg.whatif.movies if m not in raw.movies.index],
-            "ultimate": ultimate(bundle, raw, cfg.ultimate, cfg.whatif, cfg.seed, cache)}
+            "ultimate": ultimate(bundle, cfg.ultimate, cfg.whatif, cfg.seed, cache)}
 
 
 def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Config, art: Path) -> list[Path]:

@@ -28,7 +28,7 @@ TINY_LEARNERS = {
 TINY = {"split": {"n_folds": 3}, "entities": {"inner_folds": 3},
         "learners": {"params": TINY_LEARNERS},
         "tuning": {"trials": {name: 2 for name in TINY_LEARNERS}, "stacker_trials": 3},
-        "whatif": {"pool_size": 25, "text_pool": 20, "trials": 40, "rounds": 4},
+        "whatif": {"pool_size": 25, "trials": 40, "rounds": 4},
         "ultimate": {"trials": 60},
         "evaluation": {"bootstrap": 100}, "report": {"shap_rows": 100, "umap_rows": 200, "top_features": 10}}
 
