@@ -224,6 +224,12 @@ class Model:
                                                         if v is not None})
         return whatif(self.bundle, data, movie_id, cfg, self.bundle.cfg.seed, self.cache_dir)
 
+    def ultimate(self) -> dict[str, Any]:
+        """The highest-predicted movie a producer could make, from the model alone (pipeline/whatif.py)."""
+        from pipeline.whatif import ultimate
+        cfg = self.bundle.cfg
+        return ultimate(self.bundle, cfg.ultimate, cfg.whatif, cfg.seed, self.cache_dir)
+
     # --- what the model knows about itself ------------------------------------------------------------
     def leaderboard(self) -> pd.DataFrame:
         """Every learner of the run and the stack, by holdout RMSE: CV RMSE, stack weight, fit seconds (all

@@ -93,9 +93,9 @@ def _whatif(args: argparse.Namespace) -> None:
     from pipeline.api import Model
     from pipeline.whatif import whatif_markdown
     model = Model.load(args.model)
+    movies = model.folder_movies(args.data_dir)
     start = time.perf_counter()
-    answer = model.whatif(model.folder_movies(args.data_dir), movie_id=args.movie_id, name=args.name,
-                          top=args.top, max_edits=args.max_edits)
+    answer = model.whatif(movies, movie_id=args.movie_id, name=args.name, top=args.top, max_edits=args.max_edits)
     print(whatif_markdown(answer))
     print(f"({answer['candidates']} single edits and {answer['trials']} combinations searched in "
           f"{time.perf_counter() - start:.1f} s; these are the model's associations, not causal effects)")
@@ -103,10 +103,8 @@ def _whatif(args: argparse.Namespace) -> None:
 
 def _ultimate(args: argparse.Namespace) -> None:
     from pipeline.api import Model
-    from pipeline.whatif import ultimate, ultimate_markdown
-    model = Model.load(args.model)
-    cfg = model.bundle.cfg
-    text = ultimate_markdown(ultimate(model.bundle, cfg.ultimate, cfg.whatif, cfg.seed, model.cache_dir))
+    from pipeline.whatif import ultimate_markdown
+    text = ultimate_markdown(Model.load(args.model).ultimate())
     print(text)
     if args.out:
         from pipeline.io import write_text

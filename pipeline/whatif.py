@@ -161,7 +161,7 @@ class Casting:
 
     def pools(self, year: int, age_rating: str) -> dict[str, list[str]]:
         """Per kind, the `pool_size` best-encoded names who can be hired for a film of this year and rating."""
-        cfg, out = self.cfg, {}
+        cfg, out = self.cfg, {kind: [] for kind in ("actor", "director", "studio")}
         for kind, table in self.people.items():
             silence = self.data_end - table["active"]
             pace = (table["films"] - 1) / np.maximum(table["active"] - table["first"], 1)
@@ -205,8 +205,8 @@ class Casting:
                 notes.append(f"runtime {edit.value} min is outside the training range "
                              f"{stats.runtime_low:g}-{stats.runtime_high:g}")
             elif edit.field == "year" and not stats.year_min <= edit.value <= stats.year_max:
-                notes.append(f"year {edit.value} is after the training years {stats.year_min}-{stats.year_max} "
-                             f"(the model carries its last trends forward)")
+                notes.append(f"year {edit.value} is outside the training years {stats.year_min}-{stats.year_max} "
+                             f"(the model carries its nearest trends on)")
         return "; ".join(notes) or "within the training data"
 
 
@@ -417,7 +417,8 @@ def whatif_markdown(answer: dict[str, Any]) -> str:
         lines.append(f"| {e['edits'][0]} | {e['predicted_rating']:.3f}{_interval(e)} | {_change(e)} | "
                      f"{_per_learner(e)} | {e['support']} |")
     combo = answer["best_combination"]
-    lines += ["", f"Best combination ({len(combo['edits'])} edits, {answer['trials']} Optuna trials): predicted "
+    n = len(combo["edits"])
+    lines += ["", f"Best combination ({n} edit{'s' * (n != 1)}, {answer['trials']} Optuna trials): predicted "
               f"{combo['predicted_rating']:.3f}{_interval(combo)}, change {_change(combo)}.", ""]
     lines += [f"- {e}" for e in combo["edits"]] + [f"- per learner: {_per_learner(combo)}",
                                                    f"- support: {combo['support']}", ""]

@@ -202,3 +202,23 @@ def test_console_script_runs_the_same_commands() -> None:
     import subprocess
     done = subprocess.run([exe, "predict", "--help"], capture_output=True, text=True, check=True)
     assert "--explain" in done.stdout and "usage: movie-rating predict" in done.stdout
+
+
+def test_whatif_and_ultimate_for_a_movie_not_yet_made(minilm_run, tmp_path: Path, capsys) -> None:
+    """The producer's question about a film known only by its CSVs: answered from the model alone (its
+    catalogue of training movies), with intervals and each name's credited years; and the ultimate movie
+    without any data folder."""
+    data, out = minilm_run
+    new = _four_csvs(tmp_path / "new", data)
+    assert main(["whatif", "--model", str(out), "--data-dir", str(new), "--name", "paper moons",
+                 "--top", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "### Paper Moons (2026)" in printed and "not in the training data" in printed
+    assert re.search(r"Predicted \*\*\d\.\d\d\*\*, 80% interval \[\d\.\d\d, \d\.\d\d\]", printed), printed
+    assert len(re.findall(r"^\| .+ → .+ \| \d\.\d{3} \[\d\.\d\d, \d\.\d\d\] \| [+-]\d\.\d{3}", printed, flags=re.M)) == 3
+    assert "tagline" not in printed.split("Offered:")[1].split("\n\n", 1)[1].lower()      # text is never edited
+    assert main(["ultimate", "--model", str(out)]) == 0
+    card = capsys.readouterr().out
+    assert "### The ultimate movie" in card and "Story of *" in card
+    with pytest.raises(InputError, match=r"no movie named 'Paper Moon' .*did you mean 'Paper Moons'\?"):
+        Model.load(out).whatif(pd.DataFrame(NEW_MOVIE), name="Paper Moon")
