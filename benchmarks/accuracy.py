@@ -49,6 +49,20 @@ def main() -> None:
         print(f"{name:22s} {med([c['rmse_mean'] for c in cv]):8.4f} {med([c['r2_mean'] for c in cv]):7.3f} "
               f"{med([h['rmse'] for h in ho]):9.4f} {med([h['mae'] for h in ho]):8.4f} "
               f"{med([h['r2'] for h in ho]):7.3f}")
+    shipped = [m["shipped"] for m, _ in runs]
+    print(f"stack: the shipped recipe (refit once per learner) scored on the holdout; the fold models' mean "
+          f"{med([s['bag_holdout']['rmse'] for s in shipped]):.4f}, shipped minus it "
+          f"{med([s['refit_minus_bag']['difference'] for s in shipped]):+.4f} (paired 95% interval, first seed: "
+          f"{shipped[0]['refit_minus_bag']['ci_low']:+.4f} to {shipped[0]['refit_minus_bag']['ci_high']:+.4f})")
+    print("\nholdout by release year (RMSE / mean error = prediction - rating; median over seeds)")
+    bands = [m["bands"] for m, _ in runs]
+    shown = ["stack", "stack_fold_mean", *sorted((n for n in names if n not in ("stack",)),
+                                                 key=lambda n: med([m["holdout"][n]["rmse"] for m, _ in runs]))[:3]]
+    print(f"{'band':8s} {'movies':>6s} " + " ".join(f"{n[:22]:>22s}" for n in shown))
+    for k, band in enumerate(bands[0]["stack"]):
+        cells = [f"{med([b[n][k]['rmse'] for b in bands]):.4f} / {med([b[n][k]['mean_error'] for b in bands]):+.3f}"
+                 for n in shown]
+        print(f"{band['band']:8s} {band['n']:6d} " + " ".join(f"{c:>22s}" for c in cells))
     print(f"wall time per run (median): {med([t for _, t in runs]):.0f} s")
     if len(runs) == 1:
         print(json.dumps({k: v for k, v in runs[0][0].get("stacker", {}).items() if k != "intercept"}, indent=1))

@@ -31,7 +31,7 @@ def _run(args: argparse.Namespace) -> None:
     source = str(args.params or default_params()) + (f" (profile {profile})" if profile else "")
     metrics = run(cfg, data_dir, args.out_dir, params_source=source)
     stack = metrics["holdout"]["stack"]
-    print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}); CV RMSE "
+    print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}, the shipped recipe); CV RMSE "
           f"{metrics['cv']['stack']['rmse_mean']:.4f}; report: {args.out_dir / 'reports' / 'report.md'}")
 
 

@@ -56,3 +56,21 @@ def evaluate(predictions: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np.
         if cold.any():
             cold_start[name] = scores(y_holdout[cold], pred[cold])
     return {"holdout": holdout, "cv": cv, "slices": {"cold_start": cold_start}}
+
+
+def paired_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int, ci: float,
+                      seed: int) -> dict[str, float]:
+    """RMSE(a) - RMSE(b) on the same rows, with its percentile interval over rows resampled in pairs."""
+    y, a, b = (np.asarray(v, dtype=np.float64) for v in (y, a, b))
+    sa, sb = (a - y) ** 2, (b - y) ** 2
+    idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
+    diff = np.sqrt(sa[idx].mean(axis=1)) - np.sqrt(sb[idx].mean(axis=1))
+    tail = (1 - ci) / 2
+    return {"difference": float(np.sqrt(sa.mean()) - np.sqrt(sb.mean())),
+            "ci_low": float(np.quantile(diff, tail)), "ci_high": float(np.quantile(diff, 1 - tail))}
+
+
+def band_scores(y: np.ndarray, pred: np.ndarray, bands: list[tuple[str, np.ndarray]]) -> list[dict]:
+    """RMSE and mean error (prediction - rating: the bias) per band of release years."""
+    return [{"band": label, "n": int(mask.sum()), "rmse": float(np.sqrt(np.mean((pred[mask] - y[mask]) ** 2))),
+             "mean_error": float(np.mean(pred[mask] - y[mask]))} for label, mask in bands if mask.any()]

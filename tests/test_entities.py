@@ -47,8 +47,28 @@ def test_fit_transform_equals_naive_cross_fitting() -> None:
     parts = []
     for fit, enc in KFold(4, shuffle=True, random_state=7).split(y):
         parts.append(_naive(links, y, fit, enc).set_index(enc))
-    want = pd.concat(parts).sort_index()
+    want = pd.concat(parts).sort_index().drop(columns="n_known")      # label-free counts: see the next test
     pd.testing.assert_frame_equal(got[want.columns], want.reset_index(drop=True), check_dtype=False, atol=1e-12)
+    others = [_naive(links, y, np.delete(np.arange(len(y)), i), np.array([i]))["n_known"].iloc[0]
+              for i in range(len(y))]
+    np.testing.assert_array_equal(got["n_known"].to_numpy(), others)
+
+
+def test_label_free_counts_are_the_same_in_fit_and_predict() -> None:
+    """A fitted row's counts (names known, their popularity) are what a new movie with the same credits would
+    be told by the encoder fitted on the other rows: no shift between training and prediction."""
+    credits, y, _ = _toy(seed=11, n_movies=60)
+    fitted = _encoder().fit_transform(credits, y)
+    counts = ["actor_te_n_known", "actor_te_popularity"]
+    for movie in (0, 13, 27, 59):
+        others = np.delete(np.arange(len(y)), movie)
+        alone = _encoder().fit({"actor": credits["actor"].take(others)}, y[others])
+        new = alone.transform({"actor": credits["actor"].take(np.array([movie]))})
+        np.testing.assert_allclose(fitted.loc[movie, counts].to_numpy(np.float64),
+                                   new.loc[0, counts].to_numpy(np.float64), atol=1e-12)
+    refit = _encoder().fit(credits, y).transform(credits)               # counting themselves: one more each
+    credited = fitted["actor_te_popularity"].notna()
+    assert (refit["actor_te_popularity"][credited] > fitted["actor_te_popularity"][credited]).all()
 
 
 def test_own_rating_never_reaches_own_encoding() -> None:
