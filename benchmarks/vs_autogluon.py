@@ -81,6 +81,7 @@ def main() -> None:
     from pipeline.clean import drop_duplicate_movies
     from pipeline.config import load_config
     from pipeline.data import load_folder
+    from pipeline.evaluate import paired_difference
     from pipeline.splits import make_splits
     from pipeline.workflow import run
 
@@ -115,9 +116,14 @@ def main() -> None:
                       f"time limit", flush=True)
                 continue
             seconds = time.perf_counter() - start
-            theirs = rmse(pd.read_parquet(tmp / "pred.parquet")["prediction"].to_numpy(), holdout["rating"])
+            their_pred = pd.read_parquet(tmp / "pred.parquet")["prediction"].to_numpy()
+            theirs = rmse(their_pred, holdout["rating"])
+            diff = paired_difference(holdout["rating"].to_numpy(), ours_pred.to_numpy(), their_pred,
+                                     n_boot=2000, ci=0.95, seed=0)
             print(f"AutoGluon {preset:15s} RMSE {theirs:.4f} in {seconds:5.0f} s | ours/theirs: "
-                  f"RMSE {ours / theirs:.3f}, wall time {ours_seconds / seconds:.3f}", flush=True)
+                  f"RMSE {ours / theirs:.3f}, wall time {ours_seconds / seconds:.3f} | ours minus theirs "
+                  f"{diff['difference']:+.4f}, paired bootstrap 95% [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]",
+                  flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+#!/usr/bin/env python
+"""A simple reference the stack must beat: one untuned CatBoost, on the same temporal holdout.
+
+    python benchmarks/reference_catboost.py [--data-dir ../shared/data/case] [--run-dir OUT]
+
+The reference: CatBoost (1,500 trees, depth 6, learning rate 0.03, no tuning) on release year,
+runtime, age rating, tagline and description lengths, the three top-billed actors, the first
+director and the first studio as native categorical columns, out-of-fold entity mean/min/max
+encodings (the pipeline's EntityEncoder) and an out-of-fold ridge prediction from the text vectors
+as one more column, fitted on every movie before the holdout's first year. The stack's holdout
+predictions come from a pipeline run with the project's params.yaml (`--run-dir`: an existing
+run's out-dir, else a fresh run in a temporary folder), so both score the same movies; prints both
+RMSEs, the paired bootstrap 95% interval of their difference, and RMSE / mean error per band.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.clean import drop_duplicate_movies  # noqa: E402
+from pipeline.config import load_config  # noqa: E402
+from pipeline.data import MovieData, load_folder  # noqa: E402
+from pipeline.evaluate import band_scores, paired_difference  # noqa: E402
+from pipeline.features.entities import Credits, EntityEncoder  # noqa: E402
+from pipeline.intervals import year_bands  # noqa: E402
+from pipeline.splits import make_splits  # noqa: E402
+
+CATEGORICAL = ["age_rating", "actor_1", "actor_2", "actor_3", "director_1", "studio_1"]
+
+
+def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np.ndarray, seed: int) -> np.ndarray:
+    from catboost import CatBoostRegressor
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import cross_val_predict
+
+    def table(ids: np.ndarray, credits: dict[str, Credits]) -> pd.DataFrame:
+        m = raw.movies.loc[ids]
+        out = pd.DataFrame({"year": m["date"].to_numpy(np.float64), "minute": m["minute"].to_numpy(np.float64),
+                            "age_rating": m["theatrical_release_age_rating"].fillna("none").astype(str).to_numpy(),
+                            "tagline_chars": m["tagline"].str.len().to_numpy(),
+                            "description_chars": m["description"].str.len().to_numpy()})
+        leads = pd.concat([credits["actor"].lead_names(3).add_prefix("actor_"),
+                           credits["director"].lead_names(1).add_prefix("director_"),
+                           credits["studio"].lead_names(1).add_prefix("studio_")], axis=1).fillna("none")
+        return pd.concat([out, leads], axis=1)
+
+    kinds = ("actor", "director", "studio")
+    credits = {part: {k: Credits.from_links(raw.credits[k], ids) for k in kinds}
+               for part, ids in (("train", train_ids), ("holdout", holdout_ids))}
+    y = raw.movies.loc[train_ids, "rating"].to_numpy(np.float64)
+    encoder = EntityEncoder(kinds, random_state=seed)
+    keep = [f"{k}_te_{s}" for k in kinds for s in ("mean", "min", "max")]
+    encodings = {"train": encoder.fit_transform(credits["train"], y)[keep],
+                 "holdout": encoder.transform(credits["holdout"])[keep]}
+    rows = raw.movies.index.get_indexer
+    vectors = np.hstack([raw.embeddings[s] for s in ("tagline", "description") if s in raw.embeddings])
+    ridge = RidgeCV(alphas=np.logspace(-1, 3, 9))
+    text = {"train": cross_val_predict(ridge, vectors[rows(train_ids)], y, cv=5),
+            "holdout": ridge.fit(vectors[rows(train_ids)], y).predict(vectors[rows(holdout_ids)])}
+    frames = {part: pd.concat([table(ids, credits[part]), encodings[part].reset_index(drop=True)], axis=1)
+              .assign(text_ridge=text[part]) for part, ids in (("train", train_ids), ("holdout", holdout_ids))}
+    model = CatBoostRegressor(iterations=1500, depth=6, learning_rate=0.03, random_seed=seed, verbose=0,
+                              cat_features=CATEGORICAL, allow_writing_files=False)
+    model.fit(frames["train"], y)
+    return model.predict(frames["holdout"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--run-dir", type=Path, default=None, help="an existing run's out-dir (its stack)")
+    args = parser.parse_args()
+    cfg = load_config(ROOT / "params.yaml")
+    raw, _ = drop_duplicate_movies(load_folder(args.data_dir, cfg.data, require_rating=True))
+    raw = raw.subset(raw.movies.index[raw.has_rating].to_numpy())
+    splits = make_splits(raw.movies["date"], cfg.split, cfg.seed)
+    start = time.perf_counter()
+    ref = np.clip(reference_predictions(raw, splits.train_ids, splits.holdout_ids, cfg.seed), *cfg.data.rating_range)
+    print(f"reference CatBoost fitted on {len(splits.train_ids):,} movies before {splits.cutoff_year} in "
+          f"{time.perf_counter() - start:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = args.run_dir
+        if out is None:
+            from pipeline.workflow import run
+            out = Path(tmp)
+            run(cfg, args.data_dir, out, params_source="params.yaml")
+        stack = pd.read_parquet(out / "artifacts" / "oof" / "stack.parquet")
+    ours = stack[stack["part"] == "holdout"].set_index("movie_id")["prediction"].reindex(splits.holdout_ids)
+    y = raw.movies.loc[splits.holdout_ids, "rating"].to_numpy(np.float64)
+    diff = paired_difference(y, ours.to_numpy(), ref, n_boot=2000, ci=0.95, seed=0)
+    rmse = lambda p: float(np.sqrt(np.mean((p - y) ** 2)))  # noqa: E731
+    print(f"holdout, {len(y):,} movies: stack (shipped) RMSE {rmse(ours.to_numpy()):.4f}, reference {rmse(ref):.4f}; "
+          f"stack minus reference {diff['difference']:+.4f}, paired bootstrap 95% "
+          f"[{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]")
+    bands = year_bands(raw.movies.loc[splits.holdout_ids, "date"].to_numpy(), cfg.evaluation.year_bands)
+    for a, b in zip(band_scores(y, ours.to_numpy(), bands), band_scores(y, ref, bands)):
+        print(f"{a['band']:8s} {a['n']:5d} movies  stack {a['rmse']:.4f} / {a['mean_error']:+.3f}   "
+              f"reference {b['rmse']:.4f} / {b['mean_error']:+.3f}   (RMSE / mean error)")
+
+
+if __name__ == "__main__":
+    main()
