@@ -104,6 +104,7 @@ class LearnersConfig(Section):
 class StackingConfig(Section):
     method: Literal["ridge", "lgbm"]
     alpha: float = Field(ge=0.0)
+    sum_to_one: bool                     # ridge: learner weights sum to 1 (a convex blend: no stretching)
     raw_features: tuple[str, ...]
     lgbm_params: dict[str, Any]
 

@@ -17,6 +17,7 @@ from scipy.optimize import lsq_linear
 from pipeline.config import StackingConfig
 from pipeline.splits import Splits
 
+SUM_WEIGHT = 1e3      # the sum-to-one row's weight per sqrt(row): the sum holds to ~1e-6
 PRUNE_BELOW = 1e-9     # a learner weight this small changes no prediction by more than ~5e-9 rating points
 
 
@@ -44,9 +45,12 @@ class Stacker:
         Xs = (X - mean_x) / scale
         n_learners = len(self.learners)
         lower = np.r_[np.zeros(n_learners), np.full(X.shape[1] - n_learners, -np.inf)]
-        ridge = np.sqrt(self.cfg.alpha * len(y)) * np.eye(X.shape[1])
-        fit = lsq_linear(np.vstack([Xs, ridge]), np.r_[y - mean_y, np.zeros(X.shape[1])],
-                         bounds=(lower, np.full(X.shape[1], np.inf)))
+        rows, target = [Xs, np.sqrt(self.cfg.alpha * len(y)) * np.eye(X.shape[1])], [y - mean_y, np.zeros(X.shape[1])]
+        if self.cfg.sum_to_one:        # sum(coef_j / scale_j) over learners = 1, as a row weighted far above the data
+            weight = SUM_WEIGHT * np.sqrt(len(y))
+            rows.append(weight * np.r_[1.0 / scale[:n_learners], np.zeros(X.shape[1] - n_learners)][None, :])
+            target.append(np.array([weight]))
+        fit = lsq_linear(np.vstack(rows), np.concatenate(target), bounds=(lower, np.full(X.shape[1], np.inf)))
         self.coef_ = fit.x / scale
         self.intercept_ = float(mean_y - mean_x @ self.coef_)
         return self

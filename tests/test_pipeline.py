@@ -44,6 +44,34 @@ def test_metrics_shape_and_stack_beats_baselines(run_out: Path) -> None:
                and metrics["learners"][n]["stacked"])
 
 
+def test_the_reported_holdout_is_the_shipped_recipe(run_out: Path, demo_dir: Path, tmp_path: Path) -> None:
+    """The stack's holdout predictions (metrics, report, stack.parquet) are what the shipped model's recipe
+    predicts through ModelBundle.predict when fitted on the training rows: the model folder's own config
+    (tuned parameters), learners and stacker, refitted here independently of the run."""
+    from pipeline.clean import drop_duplicate_movies
+    from pipeline.data import load_folder
+    from pipeline.model import ModelBundle, fit_bundle
+    art = run_out / "artifacts"
+    shipped = ModelBundle.load(art / "model")
+    folds = pd.read_csv(art / "folds.csv")
+    train_ids = folds.loc[folds["fold"] >= 0, "movie_id"].to_numpy()
+    raw, _ = drop_duplicate_movies(load_folder(demo_dir, shipped.cfg.data, require_rating=True))
+    recipe = fit_bundle(raw, shipped.cfg, train_ids, list(shipped.learners), shipped.stacker, tmp_path / "cache")
+    stack = pd.read_parquet(art / "oof" / "stack.parquet")
+    reported = stack[stack["part"] == "holdout"].set_index("movie_id")["prediction"]
+    again = recipe.predict(raw.subset(reported.index.to_numpy()), tmp_path / "cache").set_index("movie_id")
+    np.testing.assert_allclose(again.loc[reported.index, "predicted_rating"].clip(*shipped.cfg.data.rating_range), reported, atol=1e-6)
+    metrics = json.loads((art / "metrics.json").read_text())
+    y = raw.movies.loc[reported.index, "rating"].to_numpy()
+    assert metrics["holdout"]["stack"]["rmse"] == pytest.approx(float(np.sqrt(np.mean((reported - y) ** 2))))
+    bag = pd.read_parquet(art / "oof" / "stack_fold_mean.parquet")
+    assert not np.allclose(bag[bag["part"] == "holdout"]["prediction"], reported.to_numpy())   # can fail
+    assert [b["band"] for b in metrics["bands"]["stack"]][0] == "all"
+    report = (run_out / "reports" / "report.md").read_text()
+    assert "## The model that ships, by release year" in report
+    assert f"{metrics['holdout']['stack']['rmse']:.4f}" in report
+
+
 def test_oof_covers_every_training_row_once(run_out: Path) -> None:
     folds = pd.read_csv(run_out / "artifacts" / "folds.csv")
     oof = pd.read_parquet(run_out / "artifacts" / "oof" / "tabular_catboost.parquet")
