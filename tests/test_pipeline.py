@@ -60,7 +60,8 @@ def test_the_reported_holdout_is_the_shipped_recipe(run_out: Path, demo_dir: Pat
     stack = pd.read_parquet(art / "oof" / "stack.parquet")
     reported = stack[stack["part"] == "holdout"].set_index("movie_id")["prediction"]
     again = recipe.predict(raw.subset(reported.index.to_numpy()), tmp_path / "cache").set_index("movie_id")
-    np.testing.assert_allclose(again.loc[reported.index, "predicted_rating"].clip(*shipped.cfg.data.rating_range), reported, atol=1e-6)
+    again = again.loc[reported.index, "predicted_rating"].clip(*shipped.cfg.data.rating_range)
+    np.testing.assert_allclose(again, reported, atol=1e-6)
     metrics = json.loads((art / "metrics.json").read_text())
     y = raw.movies.loc[reported.index, "rating"].to_numpy()
     assert metrics["holdout"]["stack"]["rmse"] == pytest.approx(float(np.sqrt(np.mean((reported - y) ** 2))))
