@@ -192,6 +192,20 @@ def test_stacker_methods_roundtrip(setup, tiny_cfg, tmp_path, method) -> None:
     assert list(again.weights().index) == ["a", "b", "year"]
 
 
+def test_a_sum_to_one_stacker_blends_without_stretching(setup, tiny_cfg) -> None:
+    """Two learners that shrink the ratings towards their mean: a free blend stretches them back (weights
+    summing well above 1), a sum-to-one blend cannot."""
+    _, _, _, train, _, y = setup
+    rng = np.random.default_rng(4)
+    shrunk = {name: y.mean() + 0.6 * (y - y.mean()) + rng.normal(0, 0.2, len(y)) for name in ("a", "b")}
+    table = pd.DataFrame(shrunk | {"year": train.tabular["year"].to_numpy()})
+    free = Stacker(tiny_cfg.stacking, ["a", "b"]).fit(table, y).weights()[["a", "b"]]
+    cfg = tiny_cfg.stacking.model_copy(update={"sum_to_one": True})
+    convex = Stacker(cfg, ["a", "b"]).fit(table, y).weights()[["a", "b"]]
+    assert free.sum() > 1.2
+    assert convex.sum() == pytest.approx(1.0, abs=1e-5) and (convex >= 0).all()
+
+
 def test_pruned_stacker_predicts_the_same_without_zero_weight_learners(setup, tiny_cfg) -> None:
     _, _, _, train, _, y = setup
     rng = np.random.default_rng(2)
