@@ -84,7 +84,7 @@ def apply_cleaning(data: MovieData, stats: CleaningStats, cfg: CleanConfig) -> t
     note("age rating", f"empty: own category '{cfg.missing_age_rating}'", age == "")
     unknown = (age != "") & ~age.isin(cfg.age_ratings)
     note("age rating", f"unrecognised label: category '{cfg.missing_age_rating}'", unknown)
-    movies["theatrical_release_age_rating"] = age.where(age.isin(cfg.age_ratings), cfg.missing_age_rating)
+    movies["theatrical_release_age_rating"] = age_categories(age, cfg)
 
     placeholders = {p.lower() for p in cfg.placeholder_texts}
     for col in TEXT_COLUMNS:
@@ -95,6 +95,12 @@ def apply_cleaning(data: MovieData, stats: CleaningStats, cfg: CleanConfig) -> t
         movies[col] = text.where(~empty, "")
         movies[f"has_{col}"] = (~empty).astype(np.int8)
     return MovieData(movies, data.credits, data.embeddings, data.source, data.counts), entries
+
+
+def age_categories(labels: pd.Series, cfg: CleanConfig) -> pd.Series:
+    """Age-rating labels as categories: a known label (any case, spaces ignored), else `missing_age_rating`."""
+    age = labels.fillna("").astype(str).str.strip().str.upper()
+    return age.where(age.isin(cfg.age_ratings), cfg.missing_age_rating)
 
 
 def loading_log(data: MovieData) -> CleaningLog:

@@ -17,11 +17,22 @@ def scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 def bootstrap_rmse(y: np.ndarray, pred: np.ndarray, n_boot: int, ci: float, seed: int) -> tuple[float, float]:
     """Percentile interval of RMSE over resampled rows (vectorised, seeded)."""
-    sq = (np.asarray(pred) - np.asarray(y)) ** 2
-    idx = np.random.default_rng(seed).integers(0, len(sq), size=(n_boot, len(sq)))
-    rmse = np.sqrt(sq[idx].mean(axis=1))
+    idx = _resampled_rows(len(y), n_boot, seed)
+    return _percentiles(_rmse_per_resample(y, pred, idx), ci)
+
+
+def _resampled_rows(n: int, n_boot: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def _rmse_per_resample(y: np.ndarray, pred: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    sq = (np.asarray(pred, dtype=np.float64) - np.asarray(y, dtype=np.float64)) ** 2
+    return np.sqrt(sq[idx].mean(axis=1))
+
+
+def _percentiles(values: np.ndarray, ci: float) -> tuple[float, float]:
     tail = (1 - ci) / 2
-    return float(np.quantile(rmse, tail)), float(np.quantile(rmse, 1 - tail))
+    return float(np.quantile(values, tail)), float(np.quantile(values, 1 - tail))
 
 
 def cv_scores(y: np.ndarray, oof: np.ndarray, fold: np.ndarray) -> dict[str, float]:
@@ -61,13 +72,9 @@ def evaluate(predictions: dict[str, tuple[np.ndarray, np.ndarray]], y_train: np.
 def paired_difference(y: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: int, ci: float,
                       seed: int) -> dict[str, float]:
     """RMSE(a) - RMSE(b) on the same rows, with its percentile interval over rows resampled in pairs."""
-    y, a, b = (np.asarray(v, dtype=np.float64) for v in (y, a, b))
-    sa, sb = (a - y) ** 2, (b - y) ** 2
-    idx = np.random.default_rng(seed).integers(0, len(y), size=(n_boot, len(y)))
-    diff = np.sqrt(sa[idx].mean(axis=1)) - np.sqrt(sb[idx].mean(axis=1))
-    tail = (1 - ci) / 2
-    return {"difference": float(np.sqrt(sa.mean()) - np.sqrt(sb.mean())),
-            "ci_low": float(np.quantile(diff, tail)), "ci_high": float(np.quantile(diff, 1 - tail))}
+    idx = _resampled_rows(len(y), n_boot, seed)
+    low, high = _percentiles(_rmse_per_resample(y, a, idx) - _rmse_per_resample(y, b, idx), ci)
+    return {"difference": scores(y, a)["rmse"] - scores(y, b)["rmse"], "ci_low": low, "ci_high": high}
 
 
 def band_scores(y: np.ndarray, pred: np.ndarray, bands: list[tuple[str, np.ndarray]]) -> list[dict]:

@@ -118,6 +118,5 @@ def load_tables(path: Path) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
                 values = np.array([buffer[a:b].decode("utf-8") for a, b in zip(starts, ends)], dtype=object)
             else:
                 values = z[key]
-                values = values.astype(object) if values.dtype.kind == "U" else values
             columns.setdefault(name, {})[col] = values
     return scalars, {name: pd.DataFrame(cols) for name, cols in columns.items()}

@@ -34,7 +34,6 @@ the story's) and its year.
 from __future__ import annotations
 
 import difflib
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,13 +41,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.clean import age_categories
 from pipeline.config import UltimateConfig, WhatIfConfig
-from pipeline.data import MovieData
+from pipeline.data import LINK_FILES, MovieData
 from pipeline.errors import InputError
 from pipeline.intervals import level_name
 from pipeline.model import ModelBundle
 
-log = logging.getLogger(__name__)
 KEEP = "keep"
 ENTITY_FIELDS = {"director": "director", "studio": "studio", "lead_actor": "actor", "add_actor": "actor"}
 PEOPLE = ("actor", "director")
@@ -161,7 +160,7 @@ class Casting:
 
     def pools(self, year: int, age_rating: str) -> dict[str, list[str]]:
         """Per kind, the `pool_size` best-encoded names who can be hired for a film of this year and rating."""
-        cfg, out = self.cfg, {kind: [] for kind in ("actor", "director", "studio")}
+        cfg, out = self.cfg, {kind: [] for kind in LINK_FILES}
         for kind, table in self.people.items():
             silence = self.data_end - table["active"]
             pace = (table["films"] - 1) / np.maximum(table["active"] - table["first"], 1)
@@ -255,7 +254,7 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
     movie = data.movies.loc[movie_id]
     year = int(movie["date"])
     casting = Casting(bundle, cfg)
-    current = _cleaned_age_rating(bundle, movie["theatrical_release_age_rating"])
+    current = age_categories(data.movies.loc[[movie_id], "theatrical_release_age_rating"], bundle.cfg.clean).iloc[0]
     ratings, ratings_note = casting.age_ratings(story_vector(bundle, data, movie_id, cache_dir))
     pools = casting.pools(year, current)
     edits = single_edits(data, movie_id, pools, ratings, cfg)
@@ -312,12 +311,6 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
             "single_edits": [answer((r["edit"],), r) for _, r in singles.head(cfg.top).iterrows()],
             "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials,
             "rules": casting_rules(cfg, casting.data_end) + [ratings_note]}
-
-
-def _cleaned_age_rating(bundle: ModelBundle, label: Any) -> str:
-    clean = bundle.cfg.clean
-    label = "" if pd.isna(label) else str(label).strip().upper()
-    return label if label in clean.age_ratings else clean.missing_age_rating
 
 
 def casting_rules(cfg: WhatIfConfig, data_end: int) -> list[str]:
