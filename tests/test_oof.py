@@ -178,6 +178,25 @@ def test_excluded_blocks_are_read_by_no_learner_before_or_after_loading(setup, t
 
 
 @pytest.mark.parametrize("method", ["ridge", "lgbm"])
+def test_the_stackers_outer_cv_never_sees_a_folds_own_ratings(setup, tiny_cfg, method) -> None:
+    """Scramble the ratings of fold 0's rows: the stacker's out-of-fold predictions for those rows stay
+    identical (each outer fit saw only the other folds), while the other folds' predictions, fitted on
+    them, change. An in-sample `stack_oof` fails the first check; equal errors would not reveal it."""
+    _, splits, _, train, _, y = setup
+    rng = np.random.default_rng(5)
+    table = pd.DataFrame({"a": y + rng.normal(0, 0.3, len(y)), "b": y + rng.normal(0, 0.3, len(y)),
+                          "year": train.tabular["year"].to_numpy()})
+    cfg = tiny_cfg.stacking.model_copy(update={"method": method})
+    _, pred_pos = next(iter(splits.fold_positions()))
+    scrambled = y.copy()
+    scrambled[pred_pos] = rng.uniform(0.5, 5.0, len(pred_pos))
+    a = stack_oof(cfg, ["a", "b"], table, y, splits, 0)
+    b = stack_oof(cfg, ["a", "b"], table, scrambled, splits, 0)
+    np.testing.assert_array_equal(a[pred_pos], b[pred_pos])
+    assert not np.array_equal(np.delete(a, pred_pos), np.delete(b, pred_pos))
+
+
+@pytest.mark.parametrize("method", ["ridge", "lgbm"])
 def test_stacker_methods_roundtrip(setup, tiny_cfg, tmp_path, method) -> None:
     _, splits, _, train, holdout, y = setup
     cfg = tiny_cfg.stacking.model_copy(update={"method": method})
