@@ -6,6 +6,7 @@ models below declare types and bounds only, no defaults.
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -90,6 +91,7 @@ class LearnersConfig(Section):
     enabled: tuple[str, ...]
     stacked: tuple[str, ...]
     target: Literal["raw", "level", "level_spread"]
+    trend_after: float = Field(ge=0.0, le=1.0)   # share of the era lines' slope continued past the data
     exclude_blocks: tuple[str, ...]      # feature blocks no learner reads (names: pipeline/learners.py)
     params: dict[str, dict[str, Any]]
 
@@ -210,7 +212,7 @@ class Config(Section):
         learner's parameters: a change to any of them invalidates checkpoints and starts fresh studies."""
         return self.model_dump(mode="json", include={
             "seed": True, "data": True, "clean": True, "split": True, "entities": True, "embeddings": True,
-            "learners": {"target", "exclude_blocks"}})
+            "learners": {"target", "trend_after", "exclude_blocks"}})
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -223,14 +225,51 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """["a.b=1", "c=[x, y]"] -> {"a": {"b": 1}, "c": ["x", "y"]}: dotted keys, values in YAML."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise InputError(f"-S {pair}", "expected KEY=VALUE with a dotted key, e.g. "
+                             "learners.params.tabular_catboost.depth=8")
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise InputError(f"-S {pair}", "the value is not valid YAML") from None
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise InputError(f"-S {pair}", f"'{part}' is set to a value by an earlier -S")
+        node[leaf] = parsed
+    return out
+
+
+def _check_known(raw: dict[str, Any], overrides: dict[str, Any], prefix: str = "") -> None:
+    """An override may only set a key params.yaml has: a typo is refused, with the closest key."""
+    for key, value in overrides.items():
+        path = f"{prefix}{key}"
+        if not isinstance(raw, dict) or key not in raw:
+            close = difflib.get_close_matches(key, list(raw) if isinstance(raw, dict) else [], n=1)
+            hint = f"; did you mean '{prefix}{close[0]}'?" if close else " (add it to params.yaml to set it)"
+            raise InputError(f"-S {path}", f"params.yaml has no such parameter{hint}")
+        if isinstance(value, dict) and isinstance(raw[key], dict) and value:
+            _check_known(raw[key], value, f"{path}.")
+
+
 def parse_config(raw: dict[str, Any], *, profile: str | None = None, source: str = "params.yaml",
-                 overrides: dict[str, Any] | None = None) -> Config:
-    """Validate a raw mapping; `profile` (e.g. "fast") is merged over the base first, `overrides` last."""
+                 overrides: dict[str, Any] | None = None, known_only: bool = False) -> Config:
+    """Validate a raw mapping; `profile` (e.g. "fast") is merged over the base first, `overrides` last
+    (`known_only`: each must set a key the merged mapping has, as the command line's -S)."""
     if profile is not None:
         profiles = raw.get("profiles") or {}
         if profile not in profiles:
             raise InputError(source, f"profile '{profile}' is not defined under 'profiles'")
         raw = deep_merge(raw, profiles[profile])
+    if known_only:
+        _check_known(raw, overrides or {})
     raw = deep_merge(raw, overrides or {})
     try:
         return Config.model_validate(raw)
@@ -246,7 +285,8 @@ def project_config(overrides: dict[str, Any] | None = None) -> Config:
     return parse_config(raw, overrides=overrides)
 
 
-def load_config(path: Path, *, profile: str | None = None, overrides: dict[str, Any] | None = None) -> Config:
+def load_config(path: Path, *, profile: str | None = None, overrides: dict[str, Any] | None = None,
+                known_only: bool = False) -> Config:
     if not path.is_file():
         raise InputError(str(path), "parameter file not found")
     try:
@@ -255,4 +295,4 @@ def load_config(path: Path, *, profile: str | None = None, overrides: dict[str, 
         raise InputError(str(path), f"not valid YAML ({type(exc).__name__})") from None
     if not isinstance(raw, dict):
         raise InputError(str(path), "top level must be a mapping of sections")
-    return parse_config(raw, profile=profile, source=str(path), overrides=overrides)
+    return parse_config(raw, profile=profile, source=str(path), overrides=overrides, known_only=known_only)

@@ -225,7 +225,7 @@ class Learner:
         head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
         mode = "raw" if self.spec.modality == "baseline" else self.cfg.learners.target
         years = frame.tabular["year"].to_numpy()
-        self.target_ = EraTarget(mode).fit(years, y)
+        self.target_ = EraTarget(mode, self.cfg.learners.trend_after).fit(years, y)
         z = self.target_.transform(years, y)
         X = self.features(frame, z)
         self.columns_ = list(X.columns)

@@ -48,12 +48,16 @@ def hinge(params: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 class EraTarget:
-    def __init__(self, mode: Mode = "level_spread"):
-        self.mode = mode
+    """`after`: the share of both lines' slope continued past the last fitted year (1: the lines go
+    on; 0: they hold their last value, as trees on raw ratings do)."""
+
+    def __init__(self, mode: Mode = "level_spread", after: float = 1.0):
+        self.mode, self.after = mode, float(after)
 
     def fit(self, years: np.ndarray, y: np.ndarray) -> "EraTarget":
         t, y = np.asarray(years, dtype=np.float64), np.asarray(y, dtype=np.float64)
         self.level_, self.spread_, self.floor_ = np.zeros(3), np.array([0.0, 1.0, 0.0]), 0.0
+        self.last_ = float(t.max()) if len(t) else 0.0
         if self.mode == "raw" or np.ptp(t) == 0:
             return self
         self.level_ = fit_hinge(t, y)
@@ -63,12 +67,17 @@ class EraTarget:
             self.floor_ = MIN_SPREAD_SHARE * float(deviation.mean()) + 1e-9
         return self
 
+    def _time(self, years: np.ndarray) -> np.ndarray:
+        """Release years on the lines' clock: past the last fitted year, time runs at `after`."""
+        t = np.asarray(years, dtype=np.float64)
+        return np.where(t > self.last_, self.last_ + self.after * (t - self.last_), t)
+
     def level(self, years: np.ndarray) -> np.ndarray:
-        return hinge(self.level_, np.asarray(years, dtype=np.float64))
+        return hinge(self.level_, self._time(years))
 
     def spread(self, years: np.ndarray) -> np.ndarray:
         """Rating points per unit of the learner's target (1 unless `level_spread`)."""
-        return np.maximum(hinge(self.spread_, np.asarray(years, dtype=np.float64)), self.floor_)
+        return np.maximum(hinge(self.spread_, self._time(years)), self.floor_)
 
     def transform(self, years: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (np.asarray(y, dtype=np.float64) - self.level(years)) / self.spread(years)
@@ -78,10 +87,11 @@ class EraTarget:
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "level": self.level_.tolist(), "spread": self.spread_.tolist(),
-                "floor": self.floor_}
+                "floor": self.floor_, "after": self.after, "last": self.last_}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EraTarget":
-        out = cls(d["mode"])
+        out = cls(d["mode"], d["after"])
         out.level_, out.spread_, out.floor_ = np.array(d["level"]), np.array(d["spread"]), float(d["floor"])
+        out.last_ = float(d["last"])
         return out

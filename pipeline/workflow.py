@@ -194,9 +194,13 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             log.warning("learners skipped (their modality is absent or their optional library is not installed): "
                         "%s", ", ".join(n for n in cfg.learners.enabled if n not in names))
 
-    with timer.stage("tune"):
-        tuning = tune(cfg, data, storage, art) if cfg.tuning.enabled else {}
-        cfg = tuned_config(cfg, tuning)
+    tuning: dict[str, TuningResult] = {}
+    if cfg.tuning.enabled:
+        with timer.stage("tune"):
+            tuning = tune(cfg, data, storage, art)
+            cfg = tuned_config(cfg, tuning)
+    else:
+        timer.skip("tune", "tuning.enabled is false")
 
     with timer.stage("learners"):
         results: dict[str, OOFResult] = {}
@@ -256,15 +260,18 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                       "n_holdout": len(splits.holdout_ids), "n_folds": splits.n_folds,
                       "n_cold_start": int(cold.sum())},
             "tuning": {n: r.to_dict() for n, r in tuning.items()},
-            "era_target": EraTarget(cfg.learners.target).fit(data.train.tabular["year"].to_numpy(), data.y).to_dict(),
+            "era_target": EraTarget(cfg.learners.target, cfg.learners.trend_after).fit(
+                data.train.tabular["year"].to_numpy(), data.y).to_dict(),
             "intervals": interval_metrics,
         }
         write_json(art / "metrics.json", metrics)
 
-    with timer.stage("ablation"):
-        if cfg.ablation.enabled:
+    if cfg.ablation.enabled:
+        with timer.stage("ablation"):
             metrics["ablation"] = ablation(cfg, data, results, stacked, checkpoints)
             write_json(art / "metrics.json", metrics)
+    else:
+        timer.skip("ablation", "ablation.enabled is false")
 
     with timer.stage("refit"):
         evaluation = leaderboard(metrics)

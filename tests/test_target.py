@@ -44,6 +44,17 @@ def test_level_and_spread_follow_the_drift_and_continue_it() -> None:
     assert restored.inverse(future, np.ones(3)) == pytest.approx(target.inverse(future, np.ones(3)))
 
 
+@pytest.mark.parametrize("after, expected", [(1.0, 2.67), (0.5, 2.77), (0.0, 2.87)])
+def test_trend_after_the_data_is_continued_damped_or_held(after: float, expected: float) -> None:
+    """Fitted up to 2013 (level 2.87 there), 2033 is 20 years on: the full slope, half of it, or none."""
+    years, y = drifting()
+    target = EraTarget("level_spread", after).fit(years, y)
+    assert target.level(np.array([2033.0]))[0] == pytest.approx(expected, abs=0.03)
+    assert target.level(np.array([1990.0]))[0] == pytest.approx(3.1, abs=0.05)     # inside the data: unchanged
+    restored = EraTarget.from_dict(target.to_dict())
+    assert restored.level(np.array([2033.0])) == pytest.approx(target.level(np.array([2033.0])))
+
+
 def test_raw_mode_is_the_identity() -> None:
     years, y = drifting(500)
     target = EraTarget("raw").fit(years, y)
