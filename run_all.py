@@ -6,7 +6,7 @@ evaluate -> refit -> explain -> report (see pipeline/workflow.py).
 """
 import sys
 
-from pipeline.cli import main
+from pipeline.cli import main, run_all_parser
 
 if __name__ == "__main__":
-    sys.exit(main(["run", *sys.argv[1:]]))
+    sys.exit(main(sys.argv[1:], run_all_parser()))

@@ -33,12 +33,11 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.config import Config, load_config  # noqa: E402
+from pipeline.config import Config, load_config, parse_overrides  # noqa: E402
 from pipeline.data import EMBEDDING_FILES, LINK_FILES, load_folder  # noqa: E402
 from pipeline.splits import make_splits  # noqa: E402
 from pipeline.workflow import run  # noqa: E402
@@ -74,19 +73,6 @@ def forward_folders(data_dir: Path, cfg: Config, folder: Path, origins: int) -> 
         yield origin, data_dir
 
 
-def overrides(pairs: list[str]) -> dict:
-    """["a.b=1", "c=[x, y]"] -> {"a": {"b": 1}, "c": ["x", "y"]}"""
-    out: dict = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        *parents, leaf = key.split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = yaml.safe_load(value)
-    return out
-
-
 def forward_parser(doc: str, origins: int) -> argparse.ArgumentParser:
     """The options every forward-validation benchmark takes."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
@@ -99,7 +85,7 @@ def forward_parser(doc: str, origins: int) -> argparse.ArgumentParser:
 
 def main() -> None:
     args = forward_parser(__doc__, origins=3).parse_args()
-    variants = {v[0]: overrides(v[1:]) for v in args.variant} or {"params.yaml": {}}
+    variants = {v[0]: parse_overrides(v[1:]) for v in args.variant} or {"params.yaml": {}}
     profile = "fast" if args.fast else None
     base = load_config(ROOT / "params.yaml", profile=profile)
     stack: dict[str, list[float]] = {name: [] for name in variants}

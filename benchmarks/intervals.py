@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from forward_validation import forward_folders, forward_parser, overrides  # noqa: E402
+from forward_validation import forward_folders, forward_parser  # noqa: E402
 
 from pipeline.clean import drop_duplicate_movies  # noqa: E402
-from pipeline.config import IntervalConfig, load_config  # noqa: E402
+from pipeline.config import IntervalConfig, load_config, parse_overrides  # noqa: E402
 from pipeline.data import load_folder  # noqa: E402
 from pipeline.io import read_json  # noqa: E402
 from pipeline.oof import OOFResult  # noqa: E402
@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None,
                         help="keep each origin's data and run here; an origin whose run is there is not rerun")
     args = parser.parse_args()
-    variants = {v[0]: overrides(v[1:]) for v in args.variant} or DEFAULT_VARIANTS
+    variants = {v[0]: parse_overrides(v[1:]) for v in args.variant} or DEFAULT_VARIANTS
     profile = "fast" if args.fast else None
     cfg = load_config(ROOT / "params.yaml", profile=profile)
     levels = [f"{100 * lv:g}" for lv in cfg.intervals.levels]

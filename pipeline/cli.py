@@ -12,23 +12,32 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.config import default_params, load_config
+from pipeline.config import Config, default_params, load_config, parse_overrides
 from pipeline.errors import InputError
+from pipeline.progress import log_handler
 
 log = logging.getLogger("pipeline")
 
 
+def run_config(args: argparse.Namespace) -> tuple[Config, str]:
+    """The parameters of `run`/`tune-worker`: the file, then the profile, then each -S; and a line naming them."""
+    if args.fast and args.profile:
+        raise InputError("--fast", f"is the profile 'fast'; pass --fast or --profile {args.profile}, not both")
+    profile = "fast" if args.fast else args.profile
+    path = args.params or default_params()
+    cfg = load_config(path, profile=profile, overrides=parse_overrides(args.set), known_only=True)
+    return cfg, str(path) + (f" (profile {profile})" if profile else "") + "".join(f" -S {s}" for s in args.set)
+
+
 def _run(args: argparse.Namespace) -> None:
     from pipeline.workflow import run
-    profile = "fast" if args.fast else args.profile
-    cfg = load_config(args.params or default_params(), profile=profile)
+    cfg, source = run_config(args)
     if args.demo:
         from pipeline.demo import generate_demo
         data_dir = args.out_dir / "data" / "demo"
         generate_demo(data_dir, n_movies=args.demo_movies, seed=cfg.seed)
     else:
         data_dir = args.data_dir or data_folder(cfg.data.dir)
-    source = str(args.params or default_params()) + (f" (profile {profile})" if profile else "")
     metrics = run(cfg, data_dir, args.out_dir, params_source=source)
     stack = metrics["holdout"]["stack"]
     print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}, the shipped recipe); CV RMSE "
@@ -46,7 +55,7 @@ def data_folder(configured: str) -> Path:
 
 def _tune_worker(args: argparse.Namespace) -> None:
     from pipeline.workflow import tune_worker
-    cfg = load_config(args.params or default_params(), profile="fast" if args.fast else args.profile)
+    cfg, _ = run_config(args)
     done = tune_worker(cfg, args.data_dir or data_folder(cfg.data.dir), args.out_dir)
     print(f"{sum(done.values())} trials evaluated: " + ", ".join(f"{n} {k}" for n, k in done.items()))
 
@@ -113,6 +122,9 @@ def _ultimate(args: argparse.Namespace) -> None:
 
 def _report(args: argparse.Namespace) -> None:
     from pipeline.report import render_report
+    if not (args.out_dir / "artifacts" / "metrics.json").is_file():
+        raise InputError(str(args.out_dir), "no finished run here (artifacts/metrics.json is missing); pass the "
+                         "--out-dir of a run, or train one with run_all.py")
     print(render_report(args.out_dir / "artifacts", args.out_dir / "reports"))
 
 
@@ -127,12 +139,16 @@ def add_run_arguments(parser: argparse.ArgumentParser, demo: bool = True) -> Non
                         help="parameters (default: params.yaml here, else the packaged defaults)")
     parser.add_argument("--data-dir", type=Path, default=None, help="input folder (default: data.dir in params)")
     parser.add_argument("--out-dir", type=Path, default=Path("."),
-                        help="writes OUT/artifacts and OUT/reports (default: the working directory)")
+                        help="writes OUT/artifacts and OUT/reports (default: the working directory)" if demo else
+                        "the run's out-dir: its data fingerprint and tuning studies (default: the working directory)")
     parser.add_argument("--fast", action="store_true", help="the small 'fast' profile of params.yaml")
     parser.add_argument("--profile", default=None, help="merge profiles.NAME of params.yaml over the base")
+    parser.add_argument("-S", "--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="set one parameter of params.yaml for this run, validated like the file, e.g. "
+                        "-S learners.params.tabular_catboost.depth=8 (repeatable; applied after the profile)")
     if demo:
         parser.add_argument("--demo", action="store_true", help="generate the synthetic demo data and run on it")
-        parser.add_argument("--demo-movies", type=int, default=3000)
+        parser.add_argument("--demo-movies", type=int, default=3000, help="movies in the demo data (default: 3000)")
 
 
 def add_model_arguments(parser: argparse.ArgumentParser, data: bool = True) -> None:
@@ -150,11 +166,19 @@ def add_movie_arguments(parser: argparse.ArgumentParser, required: bool) -> None
     which.add_argument("--name", help="the movie's title (unique in the folder)")
 
 
+def verbose_parser(top: bool) -> argparse.ArgumentParser:
+    """-v before or after the subcommand (a subcommand's default would overwrite the top level's)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-v", "--verbose", action="store_true", default=False if top else argparse.SUPPRESS,
+                        help="debug-level logging")
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="movie-rating", description="Predict a movie's rating before it is "
-                                     "made: train on a folder of movies, then predict, explain and ask what-if.")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="movie-rating", parents=[verbose_parser(top=True)],
+                                     description="Predict a movie's rating before it is made: train on a folder "
+                                     "of movies, then predict, explain and ask what-if.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=SubParser)
     run = sub.add_parser("run", help="train, evaluate, write artifacts and the report")
     add_run_arguments(run)
     run.set_defaults(func=_run)
@@ -191,17 +215,31 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out-dir", type=Path, default=Path("."), help="the run's out-dir (default: here)")
     rep.set_defaults(func=_report)
     demo = sub.add_parser("demo", help="write the deterministic synthetic dataset")
-    demo.add_argument("--out", type=Path, required=True)
-    demo.add_argument("--n-movies", type=int, default=3000)
-    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--out", type=Path, required=True, help="the folder to write (the case's file layout)")
+    demo.add_argument("--n-movies", type=int, default=3000, help="movies to generate (default: 3000)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.set_defaults(func=_demo)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", datefmt="%H:%M:%S")
+class SubParser(argparse.ArgumentParser):
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs, parents=[verbose_parser(top=False)])
+
+
+def run_all_parser() -> argparse.ArgumentParser:
+    """run_all.py: the `run` subcommand as a script of its own."""
+    parser = argparse.ArgumentParser(prog="run_all.py", parents=[verbose_parser(top=True)],
+                                     description="Train, evaluate, write artifacts and the report, end to end "
+                                     "(the same as `movie-rating run`).")
+    add_run_arguments(parser)
+    parser.set_defaults(func=_run)
+    return parser
+
+
+def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None = None) -> int:
+    args = (parser or build_parser()).parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[log_handler()])
     for noisy in ("numba", "matplotlib", "PIL", "fontTools", "faiss"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

@@ -1,4 +1,4 @@
-"""Load and validate an input folder (DESIGN §1) into one MovieData.
+"""Load and validate an input folder (the README's data contract) into one MovieData.
 
 Validation happens here, once: every problem is an InputError naming the file,
 the column and the first offending line (the header is line 1). Link rows for

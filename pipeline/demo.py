@@ -1,4 +1,4 @@
-"""A deterministic synthetic dataset in the case's folder layout (DESIGN §1).
+"""A deterministic synthetic dataset in the case's folder layout (the README's data contract).
 
 Why: the pipeline must run, be tested and be benchmarked on a fresh machine without
 the real case data. The generator plants known effects (entity quality, year drift,

@@ -7,6 +7,7 @@ columns' TreeSHAP values (trees) or exact terms (linear heads).
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -82,5 +83,7 @@ def umap_map(vectors: np.ndarray, ratings: np.ndarray, movie_ids: np.ndarray, cf
     reducer = umap.UMAP(n_neighbors=min(cfg.umap_neighbors, len(rows) - 1), min_dist=cfg.umap_min_dist,
                         metric="precomputed", random_state=seed, n_jobs=1)
     # cosine distances by BLAS: below 4,096 rows UMAP would call its metric once per pair from Python
-    xy = reducer.fit_transform(cosine_distances(vectors[rows]))
+    with warnings.catch_warnings():      # "inverse_transform will be unavailable": the map needs none
+        warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
+        xy = reducer.fit_transform(cosine_distances(vectors[rows]))
     return pd.DataFrame({"movie_id": movie_ids[rows], "x": xy[:, 0], "y": xy[:, 1], "rating": ratings[rows]})

@@ -18,6 +18,7 @@ from pipeline.config import Config
 from pipeline.features.frame import MovieFrame
 from pipeline.io import read_json, write_json, write_table
 from pipeline.learners import make_learner
+from pipeline.progress import track
 from pipeline.splits import Splits
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def run_oof(name: str, cfg: Config, train: MovieFrame, y: np.ndarray, holdout: M
     start = time.perf_counter()
     oof = np.full(len(train), np.nan)
     holdout_preds, rmses, importances, predict_seconds = [], [], {}, []
-    for k, (fit_pos, pred_pos) in enumerate(splits.fold_positions()):
+    for k, (fit_pos, pred_pos) in enumerate(track(splits.fold_positions(), f"{name} folds", announce=False)):
         learner = make_learner(name, cfg, drop).fit(train.take(fit_pos), y[fit_pos])
         oof[pred_pos] = learner.predict(train.take(pred_pos))
         tic = time.perf_counter()

@@ -35,6 +35,7 @@ from pipeline.config import Config, TuningConfig
 from pipeline.errors import InputError
 from pipeline.features.frame import MovieFrame
 from pipeline.learners import REGISTRY, make_learner
+from pipeline.progress import track
 
 log = logging.getLogger(__name__)
 FINISHED = ("COMPLETE", "PRUNED")
@@ -423,9 +424,11 @@ def learner_plan(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray) -> St
         trial_cfg = cfg.model_copy(update={"learners": cfg.learners.model_copy(
             update={"params": dict(cfg.learners.params) | {name: params}})})
         errors = []
-        for step, (fit, val) in enumerate(folds):
+        for step, (fit, val) in enumerate(track(folds, f"{name} trial {trial.number} folds", announce=False)):
             learner = make_learner(name, trial_cfg).fit(frame.take(fit), y[fit])
             errors.append(float(np.mean((learner.predict(frame.take(val)) - y[val]) ** 2)))
+            log.info("%s trial %d fold %d/%d: inner-CV RMSE %.4f", name, trial.number, step + 1, len(folds),
+                      np.sqrt(errors[-1]))
             trial.report(float(np.sqrt(np.mean(errors))), step)
             if trial.should_prune():
                 raise optuna.TrialPruned()
