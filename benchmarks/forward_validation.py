@@ -126,8 +126,8 @@ def print_table(results: dict[str, dict], origin: int) -> None:
         print(f"{learner:40s}" + "".join(f"{c:>22s}" for c in cells))
     labels = [row["ablation"] for row in first.get("ablation", [])]
     for label in labels:     # the stack refitted without a feature group, when the run had ablation on
-        cells = [next((f"{r['cv']['rmse_mean']:.4f} / {r['holdout']['rmse']:.4f}"
-                       for r in m.get("ablation", []) if r["ablation"] == label), "-") for m in results.values()]
+        cells = [next((f"{r['cv']['rmse_mean']:.4f} / {r['holdout']['rmse']:.4f}" for r in m.get("ablation", [])
+                       if r["ablation"] == label and "cv" in r), "-") for m in results.values()]
         print(f"{'stack ' + label:40s}" + "".join(f"{c:>22s}" for c in cells))
     print(flush=True)
 

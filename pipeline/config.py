@@ -185,6 +185,7 @@ class ReportConfig(Section):
     umap_rows: int = Field(ge=10)
     umap_neighbors: int = Field(ge=2)
     umap_min_dist: float = Field(ge=0.0)
+    umap_clusters: int = Field(ge=1)
     top_features: int = Field(ge=1)
 
 

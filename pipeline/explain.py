@@ -73,10 +73,28 @@ def shap_table(learner: Learner, frame: MovieFrame, cfg: ReportConfig, seed: int
     return pd.DataFrame(values, columns=X.columns), X.assign(movie_id=frame.ids[rows])
 
 
-def umap_map(vectors: np.ndarray, ratings: np.ndarray, movie_ids: np.ndarray, cfg: ReportConfig,
-             seed: int) -> pd.DataFrame:
-    """2-D UMAP of (description) vectors for a sample of labelled movies, for the report's map."""
+def cluster_words(texts: list[str], clusters: np.ndarray, top: int = 3) -> dict[int, str]:
+    """Each cluster's most telling words: the largest mean TF-IDF in the cluster above the mean over all texts."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    tfidf = TfidfVectorizer(stop_words="english", min_df=3, max_df=0.2, token_pattern=r"(?u)\b[a-zA-Z]{3,}\b")
+    try:
+        X = tfidf.fit_transform(texts)
+    except ValueError:                   # no word left (empty or very short texts)
+        return {int(c): "" for c in np.unique(clusters)}
+    words, overall = tfidf.get_feature_names_out(), np.asarray(X.mean(axis=0)).ravel()
+    out = {}
+    for c in np.unique(clusters):
+        lift = np.asarray(X[clusters == c].mean(axis=0)).ravel() - overall
+        out[int(c)] = ", ".join(words[np.argsort(-lift)[:top]])
+    return out
+
+
+def umap_map(vectors: np.ndarray, ratings: np.ndarray, movie_ids: np.ndarray, texts: list[str],
+             cfg: ReportConfig, seed: int) -> pd.DataFrame:
+    """2-D UMAP of (description) vectors for a sample of labelled movies, for the report's map, with
+    k-means clusters of the map named by their descriptions' most telling words."""
     import umap
+    from sklearn.cluster import KMeans
     from sklearn.metrics.pairwise import cosine_distances
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(vectors), size=min(cfg.umap_rows, len(vectors)), replace=False))
@@ -86,4 +104,7 @@ def umap_map(vectors: np.ndarray, ratings: np.ndarray, movie_ids: np.ndarray, cf
     with warnings.catch_warnings():      # "inverse_transform will be unavailable": the map needs none
         warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
         xy = reducer.fit_transform(cosine_distances(vectors[rows]))
-    return pd.DataFrame({"movie_id": movie_ids[rows], "x": xy[:, 0], "y": xy[:, 1], "rating": ratings[rows]})
+    clusters = KMeans(min(cfg.umap_clusters, len(rows)), n_init=4, random_state=seed).fit_predict(xy)
+    words = cluster_words([texts[i] for i in rows], clusters)
+    return pd.DataFrame({"movie_id": movie_ids[rows], "x": xy[:, 0], "y": xy[:, 1], "rating": ratings[rows],
+                         "cluster": clusters, "words": [words[c] for c in clusters]})

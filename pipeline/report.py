@@ -5,6 +5,7 @@ so the report can be re-rendered (`python -m pipeline report`) without rerunning
 """
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -14,7 +15,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import yaml  # noqa: E402
 
 from pipeline.io import read_json, write_text  # noqa: E402
 from pipeline.target import EraTarget  # noqa: E402
@@ -44,8 +44,22 @@ class Figures:
         return f"![{alt}](figures/{name}.png)"
 
 
-def _comparison(metrics: dict) -> pd.DataFrame:
+def _skipped_learners(metrics: dict, enabled: list[str]) -> list[dict]:
+    """Enabled learners that did not run, with the reason: their modality's status, else a missing library."""
+    from pipeline.learners import REGISTRY
     rows = []
+    for name in (n for n in enabled if n not in metrics["learners"]):
+        modality = REGISTRY[name].modality
+        status = metrics["modalities"].get(modality, "")
+        rows.append({"learner": name, "modality": modality, "stacked": "",
+                     "CV RMSE (mean ± sd)": status if status.startswith("skipped") else
+                     "skipped: its optional library is not installed", "_order": MODALITY_ORDER.get(modality, 9),
+                     "_rmse": np.inf})
+    return rows
+
+
+def _comparison(metrics: dict, enabled: list[str]) -> pd.DataFrame:
+    rows = _skipped_learners(metrics, enabled)
     learners = metrics["learners"] | {STACK: {"modality": "stack", "stacked": False}}
     for name, info in learners.items():
         h, c = metrics["holdout"][name], metrics["cv"][name]
@@ -56,8 +70,7 @@ def _comparison(metrics: dict) -> pd.DataFrame:
                      "holdout MAE": f"{h['mae']:.4f}", "holdout R²": f"{h['r2']:.3f}",
                      "holdout Spearman": f"{h['spearman']:.3f}", "_order": MODALITY_ORDER.get(info["modality"], 9),
                      "_rmse": h["rmse"]})
-    df = pd.DataFrame(rows).sort_values(["_order", "_rmse"])
-    return df
+    return pd.DataFrame(rows).sort_values(["_order", "_rmse"]).fillna("")
 
 
 def _era_sentence(era: dict) -> str:
@@ -105,8 +118,87 @@ def _overview(ds: pd.DataFrame, figs: Figures, split: dict, era: dict) -> list[s
     return out
 
 
-def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
-    comp = _comparison(metrics)
+RUNTIME_BANDS = [0, 90, 105, 120, 150, np.inf]      # minutes: under 90, 90-104, 105-119, 120-149, 150+
+MIN_FILMS = 5                                        # studios and directors listed have at least this many
+
+
+def _by_group(labelled: pd.DataFrame, column: str, order: list | None = None) -> pd.DataFrame:
+    """Movies, mean and sd of the rating per value of `column` (in `order`, else by movies)."""
+    g = labelled.groupby(column, observed=True)["rating"].agg(["size", "mean", "std"])
+    g = g.reindex([o for o in order if o in g.index]) if order else g.sort_values("size", ascending=False)
+    return pd.DataFrame({column.replace("_", " "): g.index.astype(str), "movies": g["size"].map("{:,}".format),
+                         "mean rating": g["mean"].map("{:.2f}".format), "sd": g["std"].map("{:.2f}".format)})
+
+
+def _spread_sentence(table: pd.DataFrame, what: str) -> str:
+    means = table["mean rating"].astype(float)
+    hi, lo = table.iloc[int(means.argmax())], table.iloc[int(means.argmin())]
+    key = table.columns[0]
+    return (f"By {what}, {hi[key]} rates highest ({hi['mean rating']}, {hi['movies']} movies) and {lo[key]} "
+            f"lowest ({lo['mean rating']}, {lo['movies']} movies): a gap of {means.max() - means.min():.2f} points.")
+
+
+def _top_names(labelled: pd.DataFrame, kind: str, top: int = 10) -> tuple[pd.DataFrame, str]:
+    counts = labelled.groupby(f"first_{kind}")["rating"].agg(["size", "mean"])
+    counts = counts[counts["size"] >= MIN_FILMS]
+    busiest = counts.sort_values("size", ascending=False).head(top)
+    best = counts.sort_values("mean", ascending=False).head(3)
+    table = pd.DataFrame({kind: busiest.index, "movies": busiest["size"].to_numpy(),
+                          "mean rating": busiest["mean"].map("{:.2f}".format).to_numpy()})
+    sentence = (f"Of the {len(counts):,} {kind}s first-listed on {MIN_FILMS}+ rated movies, the best rated are "
+                + ", ".join(f"{n} ({r['mean']:.2f}, {r['size']:.0f} movies)" for n, r in best.iterrows()) + ".")
+    return table, sentence
+
+
+def _exploration(ds: pd.DataFrame, figs: Figures) -> list[str]:
+    """What an analyst looks at before modelling: rating by the facts of a movie, on all rated movies."""
+    labelled = ds[ds["rating"].notna()].assign(
+        age_rating=lambda d: d["age_rating"].replace("", "(none)"),
+        runtime=lambda d: pd.cut(d["minute"], RUNTIME_BANDS, right=False,
+                                 labels=["under 90 min", "90-104", "105-119", "120-149", "150+"]))
+    age = _by_group(labelled, "age_rating", ["G", "PG", "PG-13", "R", "NC-17", "NR", "(none)"]
+                    + sorted(set(labelled["age_rating"]) - {"G", "PG", "PG-13", "R", "NC-17", "NR", "(none)"}))
+    runtime = _by_group(labelled, "runtime", list(labelled["runtime"].cat.categories))
+    out = ["## The data, explored", "",
+           f"On all {len(labelled):,} rated movies (description only: nothing here is fitted or chosen).", "",
+           "**Age rating.** " + _spread_sentence(age, "age rating"), "", markdown_table(age), "",
+           "**Runtime.** " + _spread_sentence(runtime, "runtime"), "", markdown_table(runtime), ""]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    for ax, column, table in ((axes[0], "age_rating", age), (axes[1], "runtime", runtime)):
+        groups = [labelled.loc[labelled[column].astype(str) == v, "rating"] for v in table.iloc[:, 0]]
+        ax.boxplot(groups, showfliers=False)
+        ax.set_xticks(range(1, len(groups) + 1), table.iloc[:, 0], rotation=20)
+        ax.set(ylabel="rating", title=f"Rating by {column.replace('_', ' ')}")
+    out += [figs.save(fig, "rating_by_facts", "rating by age rating and runtime"), ""]
+    for kind in ("studio", "director"):
+        if f"first_{kind}" in labelled:
+            table, sentence = _top_names(labelled, kind)
+            out += [f"**{kind.capitalize()}s** (the first listed per movie), the ten with the most rated movies. "
+                    + sentence, "", markdown_table(table), ""]
+    remakes = labelled[labelled["remake"]]
+    if len(remakes):
+        out += [f"**Remakes.** {len(remakes):,} rated movies share a title with a movie released in an earlier "
+                f"year; they rate {remakes['rating'].mean():.2f} on average against "
+                f"{labelled.loc[~labelled['remake'], 'rating'].mean():.2f} for the rest.", ""]
+    counts = [c for c in ("n_actors", "n_directors", "n_studios") if c in labelled]
+    if counts:
+        out += ["**Credits per movie** (median, and share with none): " + "; ".join(
+            f"{c.removeprefix('n_')} {labelled[c].median():.0f} ({(labelled[c] == 0).mean():.1%} none)"
+            for c in counts) + ".", ""]
+    facts = ["year", "minute", *counts, "tagline_chars", "description_chars"]
+    corr = labelled[facts + ["rating"]].corr(method="spearman")["rating"].drop("rating")
+    strongest = corr.abs().idxmax()
+    weak = "; none is large: a single fact says little about a rating, which is why the model leans on who made " \
+           "a movie and what it is about" if abs(corr[strongest]) < 0.3 else ""
+    out += [f"**Correlations with the rating** (Spearman, pairwise complete). The strongest is `{strongest}` "
+            f"({corr[strongest]:+.2f}){weak}.", "",
+            markdown_table(pd.DataFrame({"fact": corr.index, "Spearman ρ with rating": corr.map("{:+.3f}".format)})),
+            ""]
+    return out
+
+
+def _comparison_section(metrics: dict, figs: Figures, enabled: list[str]) -> list[str]:
+    comp = _comparison(metrics, enabled)
     visible = comp.drop(columns=["_order", "_rmse"])
     out = ["## Modalities compared", "",
            "Every learner sees the same folds; CV scores are out-of-fold on the training years, holdout scores "
@@ -115,7 +207,7 @@ def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
            "out-of-fold columns.", "", markdown_table(visible), ""]
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(comp) + 1))
     h = metrics["holdout"]
-    names = list(comp["learner"])[::-1]
+    names = [n for n in comp["learner"] if n in h][::-1]
     rmse = [h[n]["rmse"] for n in names]
     err = np.array([[h[n]["rmse"] - h[n]["rmse_ci_low"], h[n]["rmse_ci_high"] - h[n]["rmse"]] for n in names]).T
     colors = ["crimson" if n == STACK else "#4c72b0" for n in names]
@@ -170,19 +262,30 @@ def _intervals_section(metrics: dict) -> list[str]:
             "minus rating.", "", markdown_table(table), ""]
 
 
-def _stacker_section(metrics: dict, figs: Figures) -> list[str]:
+def _stacker_section(art: Path, metrics: dict) -> list[str]:
     st = metrics["stacker"]
     weights = pd.Series(st["weights"])
-    label = "weight" if st["method"] == "ridge" else "gain"
-    out = ["## The stack", "",
-           f"Meta-learner: `{st['method']}`. " + ("Learner weights are constrained non-negative; raw features "
-           "(such as `year`, in rating points per unit) enter with free sign so the blend can follow the drift "
-           "in ratings beyond the training years." if st["method"] == "ridge" else ""), "",
-           markdown_table(pd.DataFrame({"column": weights.index,
-                                        label: weights.map(lambda v: f"{v:.4f}").to_numpy()})), ""]
-    if st.get("intercept") is not None:
-        out += [f"Intercept: {st['intercept']:.4f}.", ""]
-    return out
+    if st["method"] != "ridge":
+        return ["## The stack", "", "Meta-learner: `lgbm` on the learners' out-of-fold predictions and the raw "
+                "features; its gain importances:", "",
+                markdown_table(pd.DataFrame({"column": weights.index, "gain": weights.map("{:.1f}".format)})), ""]
+    learners = [n for n in weights.index if (art / "oof" / f"{n}.parquet").is_file()]
+    oof = {n: pd.read_parquet(art / "oof" / f"{n}.parquet").query("part == 'oof'")["prediction"] for n in learners}
+    movement = pd.Series({n: weights[n] * oof[n].std() for n in learners})
+    table = pd.DataFrame({"column": weights.index, "weight": weights.map("{:.4f}".format),
+                          "share of the blend's movement": [f"{movement[n] / movement.sum():.0%}"
+                                                            if n in movement else "" for n in weights.index]})
+    total = weights[learners].sum()
+    stretch = (f"The learner weights sum to {total:.2f}: the blend moves {total - 1:.0%} further from the average "
+               "movie than the learners' own predictions do (each learner shrinks toward the mean, and the blend "
+               "undoes some of it)" if total > 1.005 else f"The learner weights sum to {total:.2f}")
+    return ["## The stack", "",
+            "Meta-learner: ridge over the learners' out-of-fold predictions, with non-negative learner weights; raw "
+            "features (such as `year`, in rating points per year) enter with free sign. " + stretch
+            + f"; the intercept ({st['intercept']:.2f}) and the raw features' terms put the level back. A learner's "
+            "*share* is its weight times the spread of its predictions, as a share of all learners': how much of "
+            "what moves a prediction away from the average comes from it.", "",
+            markdown_table(table), ""]
 
 
 def _tuning_section(art: Path, metrics: dict, run_info: dict, figs: Figures) -> list[str]:
@@ -230,24 +333,28 @@ def _optuna_figures(art: Path, tuning: dict, run_info: dict, figs: Figures) -> l
     return out
 
 
-def _ablation_section(metrics: dict) -> list[str]:
-    rows = metrics.get("ablation")
-    if not rows:
-        return []
-    full_cv, full_hold = metrics["cv"][STACK]["rmse_mean"], metrics["holdout"][STACK]["rmse"]
+def _ablation_section(metrics: dict, enabled: bool) -> list[str]:
+    if not enabled:
+        return ["## Ablation", "", "Ablation was off for this run (`ablation.enabled: false`).", ""]
+    rows = metrics.get("ablation") or []
+    full_cv, full = metrics["cv"][STACK], metrics["shipped"]["bag_holdout"]
     n_stacked = sum(info["stacked"] for info in metrics["learners"].values())
     table = pd.DataFrame([{"stack": "full", "learners": n_stacked,
-                           "CV RMSE": f"{full_cv:.4f}", "CV R²": f"{metrics['cv'][STACK]['r2_mean']:.3f}",
-                           "holdout RMSE": f"{full_hold:.4f}", "holdout R²": f"{metrics['holdout'][STACK]['r2']:.3f}",
+                           "CV RMSE": f"{full_cv['rmse_mean']:.4f}", "CV R²": f"{full_cv['r2_mean']:.3f}",
+                           "holdout RMSE": f"{full['rmse']:.4f}", "holdout R²": f"{full['r2']:.3f}",
                            "Δ holdout RMSE": ""}] +
-                         [{"stack": r["ablation"], "learners": len(r["learners"]),
+                         [{"stack": r["ablation"], "learners": "", "CV RMSE": "", "CV R²": "", "holdout RMSE": "",
+                           "holdout R²": "", "Δ holdout RMSE": f"skipped: {r['skipped']}"} if "skipped" in r else
+                          {"stack": r["ablation"], "learners": len(r["learners"]),
                            "CV RMSE": f"{r['cv']['rmse_mean']:.4f}", "CV R²": f"{r['cv']['r2_mean']:.3f}",
                            "holdout RMSE": f"{r['holdout']['rmse']:.4f}", "holdout R²": f"{r['holdout']['r2']:.3f}",
-                           "Δ holdout RMSE": f"{r['holdout']['rmse'] - full_hold:+.4f}"} for r in rows])
+                           "Δ holdout RMSE": f"{r['holdout']['rmse'] - full['rmse']:+.4f}"} for r in rows])
     return ["## Ablation", "",
             "The stack rebuilt with a group of features removed from every stacked learner (learners left with "
             "nothing drop out; the rest are refitted out of fold). A positive Δ is what the group is worth on the "
-            "holdout.", "", markdown_table(table), ""]
+            "holdout. Every row, *full* included, scores the mean of the fold models (a refit per row would double "
+            "the stage), so *full* differs from the shipped stack's holdout figure above.", "",
+            markdown_table(table), ""]
 
 
 def _whatif_section(art: Path) -> list[str]:
@@ -333,14 +440,25 @@ def _umap_section(art: Path, figs: Figures) -> list[str]:
     if not path.is_file():
         return []
     m = pd.read_parquet(path)
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = plt.subplots(figsize=(8, 6.5))
     sc = ax.scatter(m["x"], m["y"], c=m["rating"], s=4, cmap="viridis", alpha=0.7)
     fig.colorbar(sc, ax=ax, label="rating")
+    regions = m.groupby("cluster").agg(x=("x", "median"), y=("y", "median"), words=("words", "first"),
+                                       movies=("rating", "size"), rating=("rating", "mean"))
+    for _, r in regions.iterrows():
+        ax.annotate(r["words"].replace(", ", "\n"), (r["x"], r["y"]), ha="center", va="center", fontsize=7,
+                    bbox={"boxstyle": "round", "fc": "white", "alpha": 0.75, "lw": 0})
     ax.set(title="Description embeddings, UMAP 2-D", xticks=[], yticks=[])
+    regions = regions.sort_values("rating", ascending=False)
+    table = pd.DataFrame({"region (its most telling words)": regions["words"], "movies": regions["movies"],
+                          "mean rating": regions["rating"].map("{:.2f}".format)})
+    best, worst = regions.iloc[0], regions.iloc[-1]
     return ["## The text map", "",
             f"A 2-D UMAP of {len(m):,} movies' description vectors, coloured by rating: regions of similar stories "
-            "that rate alike are what the text learners pick up.", "",
-            figs.save(fig, "umap_description", "UMAP map"), ""]
+            "that rate alike are what the text learners pick up. Each of the map's k-means regions is named by the "
+            f"words its descriptions use most beyond the rest (TF-IDF). *{best['words']}* rates highest "
+            f"({best['rating']:.2f}), *{worst['words']}* lowest ({worst['rating']:.2f}).", "",
+            figs.save(fig, "umap_description", "UMAP map"), "", markdown_table(table), ""]
 
 
 def _shipped_section(metrics: dict, best: str) -> list[str]:
@@ -378,22 +496,24 @@ def render_report(art: Path, reports: Path) -> Path:
     best = min((n for n, i in metrics["learners"].items() if i["modality"] != "baseline"),
                key=lambda n: metrics["holdout"][n]["rmse"])
     lines = ["# Movie rating prediction: report", "",
-             f"Data: `{run_info['data_dir']}`. The stack predicts the later movies' ratings with RMSE "
+             f"Data: `{os.path.relpath(run_info['data_dir'], art.parent)}` (relative to the run's folder). "
+             "The stack predicts the later movies' ratings with RMSE "
              f"{stack['rmse']:.4f} (R² {stack['r2']:.3f}); the best single learner, `{best}`, has "
              f"{metrics['holdout'][best]['rmse']:.4f}; predicting the training mean gives "
              f"{metrics['holdout']['baseline_mean']['rmse']:.4f} and a linear trend in release year "
              f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
     lines += _overview(ds, figs, metrics["split"], metrics["era_target"])
+    lines += _exploration(ds, figs)
     log_df = pd.DataFrame(cleaning)[["step", "decision", "count"]]
     lines += ["## Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "
               "training rows only):", "", markdown_table(log_df), "", "### Modalities", ""]
     lines += [f"- **{m}**: {status}" for m, status in metrics["modalities"].items()] + [""]
     lines += _text_vectors_lines(metrics.get("text_vectors") or {})
-    lines += _comparison_section(metrics, figs)
+    lines += _comparison_section(metrics, figs, run_info["params"]["learners"]["enabled"])
     lines += _shipped_section(metrics, best)
     lines += _intervals_section(metrics)
-    lines += _stacker_section(metrics, figs)
-    lines += _ablation_section(metrics)
+    lines += _stacker_section(art, metrics)
+    lines += _ablation_section(metrics, run_info["params"]["ablation"]["enabled"])
     lines += _tuning_section(art, metrics, run_info, figs)
     lines += _importance_section(art, figs, int(run_info["params"]["report"]["top_features"]))
     lines += _errors_section(art, ds, figs)
@@ -410,8 +530,8 @@ def render_report(art: Path, reports: Path) -> Path:
     lines += ["## Run time", "", markdown_table(timings), "", markdown_table(fits), "",
               "## Parameters", "", f"From `{run_info['params_source']}` (seed {run_info['seed']}); "
               f"code {run_info.get('git_commit') or 'not in git'}; packages: "
-              + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()) + ".", "",
-              "```yaml", yaml.safe_dump(run_info["params"], sort_keys=False).rstrip(), "```", ""]
+              + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()) + ". Every parameter the run used, "
+              "tuned values included: [`artifacts/params.yaml`](../artifacts/params.yaml).", ""]
     path = reports / "report.md"
     write_text(path, "\n".join(lines))
     return path

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import yaml
 
 from pipeline.checkpoint import Checkpoints
 from pipeline.clean import drop_duplicate_movies, loading_log
@@ -24,7 +25,7 @@ from pipeline.evaluate import band_scores, cold_start_mask, cv_scores, evaluate,
 from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
 from pipeline.intervals import IntervalModel, check_difficulty, coverage_table, difficulty_table, year_bands
-from pipeline.io import read_json, sha256_file, write_json, write_table
+from pipeline.io import read_json, sha256_file, write_json, write_table, write_text
 from pipeline.learners import BASELINES, BLOCKS, REGISTRY, available, blocks_used
 from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
@@ -66,18 +67,28 @@ def check_learners(cfg: Config) -> None:
 
 
 def data_overview(raw: MovieData, splits: Splits) -> pd.DataFrame:
-    """One row per movie with what the report's overview draws (raw, before cleaning)."""
+    """One row per movie with what the report's overview and exploration draw (raw, before cleaning)."""
     m = raw.movies
     folds = splits.to_frame().set_index("movie_id")["fold"]
     has = {kind: m.index.isin(links["movie_id"]) for kind, links in raw.credits.items()}
+    credits = {kind: links.sort_values(["movie_id", "billing"]).groupby("movie_id")["name"]
+               for kind, links in raw.credits.items()}
+    title = m["name"].str.strip().str.casefold()
+    first_year = m.groupby(title)["date"].transform("min")
     return pd.DataFrame({
         "movie_id": m.index, "year": m["date"], "rating": m["rating"], "minute": m["minute"],
         "fold": folds.reindex(m.index).fillna(-2).astype(int).to_numpy(),
+        "age_rating": m["theatrical_release_age_rating"].fillna("").str.strip().to_numpy(),
+        "tagline_chars": m["tagline"].str.strip().str.len().to_numpy(),
+        "description_chars": m["description"].str.strip().str.len().to_numpy(),
+        "remake": (m["date"] > first_year).to_numpy(),   # a title first released in an earlier year
         "missing_age_rating": m["theatrical_release_age_rating"].isna().to_numpy(),
         "missing_tagline": (m["tagline"].str.strip() == "").to_numpy(),
         "missing_description": (m["description"].str.strip() == "").to_numpy(),
         "missing_runtime": m["minute"].isna().to_numpy(),
-    } | {f"no_{kind}": ~flag for kind, flag in has.items()})
+    } | {f"no_{kind}": ~flag for kind, flag in has.items()}
+      | {f"n_{kind}s": g.size().reindex(m.index).fillna(0).astype(int).to_numpy() for kind, g in credits.items()}
+      | {f"first_{kind}": g.first().reindex(m.index).to_numpy() for kind, g in credits.items()})
 
 
 def git_commit() -> str | None:
@@ -142,6 +153,9 @@ def ablation(cfg: Config, data: Labelled, results: dict[str, OOFResult], stacked
         drop = frozenset(blocks)
         kept = [n for n in stacked if available(n, cfg, data.train, drop)]
         if not kept:
+            continue
+        if kept == stacked and all(drop.isdisjoint(blocks_used(n, cfg, data.train)) for n in kept):
+            rows.append({"ablation": label, "skipped": "no stacked learner reads these features on this data"})
             continue
         path, key = checkpoints.art / "ablation" / f"{i}.json", checkpoints.key(
             "ablation", label, sorted(drop), cfg.model_inputs(), {n: cfg.learners.params.get(n) for n in kept},
@@ -302,6 +316,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                 "data_fingerprint": data_hashes, "seed": cfg.seed, "versions": package_versions(),
                 "git_commit": git_commit(), "timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(art / "run.json", run_info)
+    write_text(art / "params.yaml", yaml.safe_dump(run_info["params"], sort_keys=False))
     with timer.stage("report"):
         render_report(art, reports)
     run_info |= {"timings": timer.timings, "peak_memory_mb": timer.peak_mb}
@@ -377,5 +392,6 @@ def explain(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Conf
             vectors = raw.embeddings["description"][raw.movies.index.get_indexer(labelled)]
         ratings = raw.movies.loc[labelled, "rating"].to_numpy()
         written.append(art / "explain" / "umap.parquet")
-        write_table(written[-1], umap_map(vectors, ratings, labelled, cfg.report, cfg.seed))
+        texts = raw.movies.loc[labelled, "description"].fillna("").tolist()
+        write_table(written[-1], umap_map(vectors, ratings, labelled, texts, cfg.report, cfg.seed))
     return written
