@@ -1,4 +1,4 @@
-"""`movie-rating` (or `python -m pipeline`) run|tune-worker|predict|explain|whatif|ultimate|report|demo.
+"""`movie-rating` (or `python -m pipeline`) run|tune-worker|predict|explain|whatif|ultimate|report|runs|demo.
 
 Exit codes: 0 success; 2 bad input or parameters (one line on stderr, no traceback, nothing
 written); 1 a bug (the traceback is kept).
@@ -128,6 +128,23 @@ def _report(args: argparse.Namespace) -> None:
     print(render_report(args.out_dir / "artifacts", args.out_dir / "reports"))
 
 
+def _runs(args: argparse.Namespace) -> None:
+    import pandas as pd
+
+    from pipeline.runs import compare_runs, list_runs
+    art = args.out_dir / "artifacts"
+    with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
+        if not args.compare:
+            print(list_runs(art).to_string())
+            return
+        params, scores = compare_runs(art, *args.compare)
+        print("parameters that differ:" if len(params) else "same parameters")
+        if len(params):
+            print(params.to_string(index=False))
+        print("\nRMSE by learner (change: second minus first; negative is better):")
+        print(scores.to_string(index=False))
+
+
 def _demo(args: argparse.Namespace) -> None:
     from pipeline.demo import generate_demo
     generate_demo(args.out, n_movies=args.n_movies, seed=args.seed)
@@ -214,6 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="re-render the report from existing artifacts")
     rep.add_argument("--out-dir", type=Path, default=Path("."), help="the run's out-dir (default: here)")
     rep.set_defaults(func=_report)
+    runs = sub.add_parser("runs", help="list the runs kept in an out-dir, or compare two of them")
+    runs.add_argument("--out-dir", type=Path, default=Path("."), help="the runs' out-dir (default: here)")
+    runs.add_argument("--compare", nargs=2, metavar=("A", "B"),
+                      help="two runs, by number in the list or id prefix: the parameters and RMSEs that differ")
+    runs.set_defaults(func=_runs)
     demo = sub.add_parser("demo", help="write the deterministic synthetic dataset")
     demo.add_argument("--out", type=Path, required=True, help="the folder to write (the case's file layout)")
     demo.add_argument("--n-movies", type=int, default=3000, help="movies to generate (default: 3000)")

@@ -189,6 +189,11 @@ class ReportConfig(Section):
     top_features: int = Field(ge=1)
 
 
+class TrackingConfig(Section):
+    mlflow_uri: str | None               # e.g. sqlite:///mlflow.db or http://host:5000; null: no MLflow
+    experiment: str
+
+
 class Config(Section):
     seed: int
     data: DataConfig
@@ -206,6 +211,7 @@ class Config(Section):
     intervals: IntervalConfig
     predict: PredictConfig
     report: ReportConfig
+    tracking: TrackingConfig
     profiles: dict[str, dict[str, Any]]
 
     def model_inputs(self) -> dict:

@@ -101,6 +101,8 @@ def _database(url: str, attempts: int = 5) -> Any:
             except sqlalchemy.exc.ArgumentError:
                 shown = "it"            # not even a URL
             reason = str(exc).strip().splitlines()[0]
+            if isinstance(exc, ImportError) or "No module named" in reason:
+                reason += " (PostgreSQL: pip install -e .[postgres], URL postgresql+psycopg://...)"
             raise InputError("params.yaml", f"parameter 'tuning.storage': cannot open {shown}: {reason}") from None
 
 

@@ -31,9 +31,11 @@ from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, 
 from pipeline.oof import OOFResult, run_oof
 from pipeline.progress import StageTimer, track
 from pipeline.report import STACK, STACK_BAG, render_report
+from pipeline.runs import record_run
 from pipeline.splits import Splits, make_splits
 from pipeline.stacking import Stacker, fit_stack
 from pipeline.target import EraTarget
+from pipeline.tracking import check_tracking, log_run
 from pipeline.tuning import TuningResult, learner_plan, storage_for, tune_learner, tune_stacker, tuned_config, work
 from pipeline.whatif import ultimate, whatif
 
@@ -188,6 +190,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     cache = art / "cache"
     with timer.stage("load"):
         check_learners(cfg)
+        check_tracking(cfg.tracking)
         raw = load_folder(data_dir, cfg.data, require_rating=True)
         storage = storage_for(cfg.tuning, art / "tuning") if cfg.tuning.enabled else None
 
@@ -321,6 +324,10 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         render_report(art, reports)
     run_info |= {"timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(art / "run.json", run_info)
+    log.info("run kept as %s (movie-rating runs lists and compares runs)", record_run(art, metrics, run_info).name)
+    mlflow_run = log_run(cfg.tracking, art, reports / "report.md", metrics, run_info)
+    if mlflow_run:
+        log.info("logged to MLflow (%s) as run %s", cfg.tracking.mlflow_uri, mlflow_run)
     return metrics
 
 

@@ -23,6 +23,7 @@ FOLDER_CASES = {
     "whatif, data": (["whatif", "--model", "{m}", "--data-dir", "{x}", "--name", "A"], "{x}"),
     "ultimate": (["ultimate", "--model", "{x}"], "{x}"),
     "report": (["report", "--out-dir", "{x}"], "{x}"),
+    "runs": (["runs", "--out-dir", "{x}"], "{x}"),
 }
 
 
@@ -92,3 +93,23 @@ def test_run_all_help_names_itself() -> None:
     shown = subprocess.run([sys.executable, str(PROJECT_ROOT / "run_all.py"), "--help"], capture_output=True,
                            text=True, check=True).stdout
     assert shown.startswith("usage: run_all.py") and "-S KEY=VALUE" in shown
+
+
+def test_dvc_stage_reads_what_run_all_reads() -> None:
+    """dvc.yaml's stage: run_all.py, every params.yaml section the run reads, and the metrics file it writes."""
+    import yaml
+
+    from pipeline.config import Config
+    stage = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]["run"]
+    params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    assert stage["cmd"] == "python run_all.py"
+    assert set(stage["params"]) == set(Config.model_fields) - {"predict", "profiles"}
+    assert set(stage["params"]) <= set(params)
+    assert [next(iter(m)) for m in stage["metrics"]] == ["artifacts/metrics.json"]
+    assert params["data"]["dir"] in stage["deps"]
+
+
+@pytest.mark.skipif(__import__("shutil").which("dvc") is None, reason="dvc is not installed (pip install dvc)")
+def test_dvc_reads_the_stage(tmp_path: Path) -> None:
+    shown = subprocess.run(["dvc", "stage", "list"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    assert "run" in shown.stdout
