@@ -32,15 +32,19 @@ from pipeline.stacking import Stacker
 MODEL_FORMAT = 3     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation;
                      # 3: the catalogue of training movies (credits, careers, stories)
 PACKAGES = ("numpy", "pandas", "scikit-learn", "catboost", "lightgbm", "xgboost", "optuna", "skops", "scipy")
+DISTRIBUTIONS = {"xgboost": ("xgboost-cpu", "xgboost")}     # the CPU-only build installs the same module
 
 
 def package_versions() -> dict[str, str]:
     versions = {"python": platform.python_version()}
     for pkg in PACKAGES:
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "absent"
+        versions[pkg] = "absent"
+        for dist in DISTRIBUTIONS.get(pkg, (pkg,)):
+            try:
+                versions[pkg] = metadata.version(dist)
+                break
+            except metadata.PackageNotFoundError:
+                continue
     return versions
 
 

@@ -5,7 +5,6 @@ so the report can be re-rendered (`python -m pipeline report`) without rerunning
 """
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 
@@ -496,7 +495,7 @@ def render_report(art: Path, reports: Path) -> Path:
     best = min((n for n, i in metrics["learners"].items() if i["modality"] != "baseline"),
                key=lambda n: metrics["holdout"][n]["rmse"])
     lines = ["# Movie rating prediction: report", "",
-             f"Data: `{os.path.relpath(run_info['data_dir'], art.parent)}` (relative to the run's folder). "
+             f"Data: `{run_info['data_dir_shown']}` (relative to the run's folder). "
              "The stack predicts the later movies' ratings with RMSE "
              f"{stack['rmse']:.4f} (R² {stack['r2']:.3f}); the best single learner, `{best}`, has "
              f"{metrics['holdout'][best]['rmse']:.4f}; predicting the training mean gives "

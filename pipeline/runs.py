@@ -20,7 +20,8 @@ FOLDER = "runs"
 def record_run(art: Path, metrics: dict, run_info: dict) -> Path:
     """Keeps a finished run's metrics and run.json (parameters, data fingerprint, times) under its own id."""
     digest = hashlib.sha256(json.dumps(run_info, sort_keys=True, default=str).encode()).hexdigest()[:6]
-    folder = art / FOLDER / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{digest}"
+    now = time.time()       # milliseconds: two records within one second still sort in order
+    folder = art / FOLDER / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z-{digest}"
     write_json(folder / "metrics.json", metrics)
     write_json(folder / "run.json", run_info)
     return folder

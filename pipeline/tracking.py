@@ -26,7 +26,8 @@ def check_tracking(cfg: TrackingConfig) -> None:
 def run_metrics(metrics: dict, run_info: dict) -> dict[str, float]:
     out = {f"holdout_rmse/{n}": v["rmse"] for n, v in metrics["holdout"].items()}
     out |= {f"cv_rmse/{n}": v["rmse_mean"] for n, v in metrics["cv"].items()}
-    out |= {f"holdout_rmse/stack/{b['band']}": b["rmse"] for b in metrics.get("bands", {}).get("stack", [])}
+    out |= {f"holdout_rmse/stack/{b['band'].replace('+', '-on')}": b["rmse"]    # MLflow names: no "+"
+            for b in metrics.get("bands", {}).get("stack", [])}
     return out | {"seconds": float(sum(run_info["timings"].values()))}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -316,6 +317,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             checkpoints.record("explain", key, explain(bundle, raw, labelled, cfg, art))
 
     run_info = {"params": cfg.model_dump(mode="json"), "params_source": params_source, "data_dir": str(data_dir),
+                "data_dir_shown": os.path.relpath(data_dir, out_dir),
                 "data_fingerprint": data_hashes, "seed": cfg.seed, "versions": package_versions(),
                 "git_commit": git_commit(), "timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(art / "run.json", run_info)

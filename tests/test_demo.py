@@ -10,8 +10,15 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from pipeline.demo import (DemoTruth, MIN_MOVIES, MOVIE_COLUMNS, STAR_MIN_FILMS, _person_names,
-                           _studio_names, generate_demo)
+from pipeline.demo import (
+    MIN_MOVIES,
+    MOVIE_COLUMNS,
+    STAR_MIN_FILMS,
+    DemoTruth,
+    _person_names,
+    _studio_names,
+    generate_demo,
+)
 
 N = 1500
 TEXT_DIM, IMAGE_DIM = 32, 16

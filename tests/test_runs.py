@@ -28,7 +28,7 @@ def test_runs_are_kept_listed_and_compared(tiny_run: Path, tmp_path: Path, capsy
     assert main(["runs", "--out-dir", str(tmp_path)]) == 0
     listed = capsys.readouterr().out
     assert listed.index(first[0].name) < listed.index(second.name)
-    assert main(["runs", "--out-dir", str(tmp_path), "--compare", "1", second.name[:18]]) == 0
+    assert main(["runs", "--out-dir", str(tmp_path), "--compare", "1", second.name[:20]]) == 0
     shown = capsys.readouterr().out
     assert "seed" in shown and "42" in shown and "7" in shown
     stack_row = next(line for line in shown.splitlines() if line.strip().startswith("stack "))
