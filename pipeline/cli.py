@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from pipeline.config import Config, default_params, load_config, parse_overrides
+from pipeline.config import PACKAGED_PARAMS, Config, default_params, load_config, parse_overrides
 from pipeline.errors import InputError
 from pipeline.progress import log_handler
 
@@ -26,7 +26,8 @@ def run_config(args: argparse.Namespace) -> tuple[Config, str]:
     profile = "fast" if args.fast else args.profile
     path = args.params or default_params()
     cfg = load_config(path, profile=profile, overrides=parse_overrides(args.set), known_only=True)
-    return cfg, str(path) + (f" (profile {profile})" if profile else "") + "".join(f" -S {s}" for s in args.set)
+    shown = "the packaged params.yaml" if path == PACKAGED_PARAMS else str(path)   # as typed: no machine path
+    return cfg, shown + (f" (profile {profile})" if profile else "") + "".join(f" -S {s}" for s in args.set)
 
 
 def _run(args: argparse.Namespace) -> None:

@@ -108,7 +108,14 @@ class StackingConfig(Section):
     alpha: float = Field(ge=0.0)
     sum_to_one: bool                     # ridge: learner weights sum to 1 (a convex blend: no stretching)
     raw_features: tuple[str, ...]
+    recency_half_life: float | None = Field(gt=0.0)   # years; needs `year` among raw_features
     lgbm_params: dict[str, Any]
+
+    @model_validator(mode="after")
+    def _recency_needs_year(self) -> "StackingConfig":
+        if self.recency_half_life is not None and "year" not in self.raw_features:
+            raise ValueError("recency_half_life weighs movies by release year: add year to raw_features")
+        return self
 
 
 class TuningConfig(Section):

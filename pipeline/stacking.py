@@ -32,20 +32,30 @@ class Stacker:
     def _matrix(self, table: pd.DataFrame) -> np.ndarray:
         return table[self.columns].to_numpy(np.float64)
 
+    def recency_weights(self, table: pd.DataFrame) -> np.ndarray:
+        """1 for the latest year's movies, halving every `recency_half_life` years before it (else all 1)."""
+        if self.cfg.recency_half_life is None:
+            return np.ones(len(table))
+        years = table["year"].to_numpy(np.float64)
+        return 0.5 ** ((years.max() - years) / self.cfg.recency_half_life)
+
     def fit(self, table: pd.DataFrame, y: np.ndarray) -> "Stacker":
-        X, y = self._matrix(table), np.asarray(y, dtype=np.float64)
+        X, y, w = self._matrix(table), np.asarray(y, dtype=np.float64), self.recency_weights(table)
         if self.cfg.method == "lgbm":
             import lightgbm as lgb
             params = {"n_estimators": 300, "learning_rate": 0.03, "num_leaves": 7} | self.cfg.lgbm_params
             self.booster_ = lgb.LGBMRegressor(**params, random_state=self.seed, n_jobs=2, verbose=-1,
-                                              deterministic=True).fit(pd.DataFrame(X, columns=self.columns), y).booster_
+                                              deterministic=True).fit(pd.DataFrame(X, columns=self.columns), y,
+                                                                      sample_weight=w).booster_
             return self
-        mean_x, mean_y = X.mean(axis=0), y.mean()
-        scale = X.std(axis=0) + 1e-12
-        Xs = (X - mean_x) / scale
+        mean_x, mean_y = np.average(X, axis=0, weights=w), np.average(y, weights=w)
+        scale = np.sqrt(np.average((X - mean_x) ** 2, axis=0, weights=w)) + 1e-12
+        root_w = np.sqrt(w / w.mean())[:, None]          # weighted least squares; the penalty keeps its scale
+        Xs = root_w * (X - mean_x) / scale
         n_learners = len(self.learners)
         lower = np.r_[np.zeros(n_learners), np.full(X.shape[1] - n_learners, -np.inf)]
-        rows, target = [Xs, np.sqrt(self.cfg.alpha * len(y)) * np.eye(X.shape[1])], [y - mean_y, np.zeros(X.shape[1])]
+        rows, target = ([Xs, np.sqrt(self.cfg.alpha * len(y)) * np.eye(X.shape[1])],
+                        [root_w[:, 0] * (y - mean_y), np.zeros(X.shape[1])])
         if self.cfg.sum_to_one:        # sum(coef_j / scale_j) over learners = 1, as a row weighted far above the data
             weight = SUM_WEIGHT * np.sqrt(len(y))
             rows.append(weight * np.r_[1.0 / scale[:n_learners], np.zeros(X.shape[1] - n_learners)][None, :])

@@ -225,6 +225,28 @@ def test_a_sum_to_one_stacker_blends_without_stretching(setup, tiny_cfg) -> None
     assert convex.sum() == pytest.approx(1.0, abs=1e-5) and (convex >= 0).all()
 
 
+def test_a_recency_weighted_stacker_follows_the_latest_years() -> None:
+    """Learner "new" is right after 2000 and noise before, "old" the reverse: equal weights split the blend,
+    a 3-year half-life hands it to "new"; with one release year the weights are all 1 and change nothing."""
+    from pipeline.config import project_config
+    rng = np.random.default_rng(5)
+    years = np.repeat(np.arange(1970, 2011), 60).astype(float)
+    y = rng.normal(3.0, 0.5, len(years))
+    late = years > 2000
+    table = pd.DataFrame({"new": np.where(late, y, 3.0 + rng.normal(0, 0.5, len(y))) + rng.normal(0, 0.1, len(y)),
+                          "old": np.where(late, 3.0 + rng.normal(0, 0.5, len(y)), y) + rng.normal(0, 0.1, len(y)),
+                          "year": years})
+    equal = project_config().stacking
+    recent = equal.model_copy(update={"recency_half_life": 3.0})
+    w_equal = Stacker(equal, ["new", "old"]).fit(table, y).weights()
+    w_recent = Stacker(recent, ["new", "old"]).fit(table, y).weights()
+    assert w_equal["old"] > w_equal["new"]                      # 31 old years against 10 new ones
+    assert w_recent["new"] > 3 * w_recent["old"]
+    one_year = table.assign(year=2000.0)
+    np.testing.assert_allclose(Stacker(recent, ["new", "old"]).fit(one_year, y).predict(one_year),
+                               Stacker(equal, ["new", "old"]).fit(one_year, y).predict(one_year))
+
+
 def test_pruned_stacker_predicts_the_same_without_zero_weight_learners(setup, tiny_cfg) -> None:
     _, _, _, train, _, y = setup
     rng = np.random.default_rng(2)
