@@ -113,3 +113,19 @@ def test_dvc_stage_reads_what_run_all_reads() -> None:
 def test_dvc_reads_the_stage(tmp_path: Path) -> None:
     shown = subprocess.run(["dvc", "stage", "list"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     assert "run" in shown.stdout
+
+
+def test_live_bars_nest_and_close(monkeypatch) -> None:
+    """On a terminal, an inner loop's bar sits inside the outer one's display, and the display closes with it."""
+    from pipeline import progress
+    monkeypatch.setattr(progress, "live", lambda: True)
+    seen = [(outer, inner) for outer in progress.track(["a", "b"], "learners")
+            for inner in progress.track(range(3), f"{outer} folds", announce=False)]
+    assert seen == [(o, i) for o in "ab" for i in range(3)] and progress._display is None
+
+
+def test_a_skipped_stage_says_so(caplog) -> None:
+    from pipeline.progress import StageTimer
+    with caplog.at_level("INFO", logger="pipeline"):
+        StageTimer().skip("tune", "tuning.enabled is false")
+    assert "stage tune skipped (tuning.enabled is false)" in caplog.text

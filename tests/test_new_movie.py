@@ -66,6 +66,9 @@ def test_the_model_records_the_encoder_of_the_supplied_vectors(minilm_run) -> No
     assert encoders["tagline"]["encoder"] == "all-MiniLM-L6-v2" and encoders["description"]["normalize"] is True
     report = (out / "reports" / "report.md").read_text()
     assert "reproduced offline by `all-MiniLM-L6-v2`" in report
+    # no poster vectors, ablation off: both said, not left out
+    assert "| image_ridge | image |  | skipped: no poster_embeddings.npy" in report
+    assert "Ablation was off for this run (`ablation.enabled: false`)." in report
 
 
 def test_a_brand_new_movie_from_its_csvs_alone(minilm_run, tmp_path: Path, capsys) -> None:

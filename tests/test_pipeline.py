@@ -83,9 +83,14 @@ def test_oof_covers_every_training_row_once(run_out: Path) -> None:
 
 def test_report_renders_from_artifacts_only(run_out: Path, tmp_path: Path) -> None:
     report = (run_out / "reports" / "report.md").read_text()
-    for heading in ("Cleaning log", "Modalities compared", "The stack", "What drives the ratings", "Run time",
-                    "Parameters"):
-        assert heading in report
+    for heading in ("Cleaning log", "The data, explored", "Modalities compared", "The stack", "Ablation",
+                    "What drives the ratings", "The text map", "Run time", "Parameters"):
+        assert f"## {heading}" in report
+    for said in ("**Age rating.** By age rating,", "**Correlations with the rating**", "share of the blend's movement",
+                 "region (its most telling words)", "[`artifacts/params.yaml`](../artifacts/params.yaml)"):
+        assert said in report, said
+    assert "```yaml" not in report and str(run_out) not in report     # no parameter dump, no machine paths
+    assert (run_out / "artifacts" / "params.yaml").is_file()
     for figure in re.findall(r"\(figures/([^)]+)\)", report):
         assert (run_out / "reports" / "figures" / figure).is_file(), figure
     copy = tmp_path / "copy"
