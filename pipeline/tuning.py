@@ -448,6 +448,11 @@ def tune_learner(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray, stora
     return _result(name, drive(plan, budget, cfg.tuning, storage, cfg.seed), plan.defaults, start)
 
 
+def stacker_space(trial: Any) -> dict[str, Any]:
+    """The ridge stacker's search space: its penalty."""
+    return {"alpha": trial.suggest_float("alpha", 1e-6, 10.0, log=True)}
+
+
 def tune_stacker(cfg: Config, learners: list[str], table: pd.DataFrame, y: np.ndarray, storage: Any) -> TuningResult:
     """The ridge stacker's penalty, on inner CV over the out-of-fold table."""
     import optuna
@@ -457,17 +462,15 @@ def tune_stacker(cfg: Config, learners: list[str], table: pd.DataFrame, y: np.nd
     folds = _inner_folds(len(y), cfg.tuning, cfg.seed)
     defaults = {"alpha": cfg.stacking.alpha}
 
-    def space(trial: Any) -> dict[str, Any]:
-        return {"alpha": trial.suggest_float("alpha", 1e-6, 10.0, log=True)}
-
     def objective(trial: optuna.Trial) -> float:
-        stacking = cfg.stacking.model_copy(update=space(trial))
+        stacking = cfg.stacking.model_copy(update=stacker_space(trial))
         errors = [np.mean((Stacker(stacking, learners, cfg.seed).fit(table.iloc[f], y[f]).predict(table.iloc[v])
                            - y[v]) ** 2) for f, v in folds]
         return float(np.sqrt(np.mean(errors)))
 
-    key = fingerprint(learners, table.to_numpy(), y, defaults, _protocol(cfg.tuning, cfg.seed))
-    plan = StudyPlan(f"stacker-{key}", space, defaults, objective)
+    key = fingerprint(learners, table.to_numpy(), y, defaults, space_signature(stacker_space),
+                      _protocol(cfg.tuning, cfg.seed))      # a new search range starts a new study
+    plan = StudyPlan(f"stacker-{key}", stacker_space, defaults, objective)
     study = drive(plan, cfg.tuning.stacker_trials, cfg.tuning, storage, cfg.seed)
     return _result("stacker", study, defaults, start)
 

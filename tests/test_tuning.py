@@ -135,3 +135,20 @@ def test_holdout_ratings_cannot_change_tuning(demo_dir: Path, tiny_cfg: Config, 
     assert set(original) == {"text_ridge", "tabular_lgbm"}
     assert tuned(splits.holdout_ids, "holdout") == original
     assert tuned(splits.train_ids[:200], "train") != original           # the check bites
+
+
+def test_a_new_stacker_search_range_starts_a_new_study(tiny_cfg, tmp_path, monkeypatch) -> None:
+    """The stacker's study name carries its search space, as the learners' do: an edited range must not resume
+    the trials of the old one."""
+    from pipeline import tuning
+    rng = np.random.default_rng(0)
+    y = rng.normal(3.0, 0.5, 300)
+    table = __import__("pandas").DataFrame({"a": y + rng.normal(0, 0.3, 300), "year": rng.integers(1990, 2010, 300)})
+    storage = storage_for(tiny_cfg.tuning, tmp_path)
+    first = tuning.tune_stacker(tiny_cfg, ["a"], table, y, storage)
+    assert tuning.tune_stacker(tiny_cfg, ["a"], table, y, storage).study_name == first.study_name
+    monkeypatch.setattr(tuning, "stacker_space",
+                        lambda trial: {"alpha": trial.suggest_float("alpha", 1e-4, 1.0, log=True)})
+    edited = tuning.tune_stacker(tiny_cfg, ["a"], table, y, storage)
+    assert edited.study_name != first.study_name
+    assert 1e-4 <= edited.best_params["alpha"] <= 1.0
