@@ -43,22 +43,15 @@ class Figures:
         return f"![{alt}](figures/{name}.png)"
 
 
-def _skipped_learners(metrics: dict, enabled: list[str]) -> list[dict]:
-    """Enabled learners that did not run, with the reason: their modality's status, else a missing library."""
-    from pipeline.learners import REGISTRY
-    rows = []
-    for name in (n for n in enabled if n not in metrics["learners"]):
-        modality = REGISTRY[name].modality
-        status = metrics["modalities"].get(modality, "")
-        rows.append({"learner": name, "modality": modality, "stacked": "",
-                     "CV RMSE (mean ± sd)": status if status.startswith("skipped") else
-                     "skipped: its optional library is not installed", "_order": MODALITY_ORDER.get(modality, 9),
-                     "_rmse": np.inf})
-    return rows
+def _skipped_learners(metrics: dict) -> list[dict]:
+    """Enabled learners that did not run, with the reason the run recorded."""
+    return [{"learner": name, "modality": info["modality"], "stacked": "", "CV RMSE (mean ± sd)": info["reason"],
+             "_order": MODALITY_ORDER.get(info["modality"], 9), "_rmse": np.inf}
+            for name, info in metrics.get("skipped_learners", {}).items()]
 
 
-def _comparison(metrics: dict, enabled: list[str]) -> pd.DataFrame:
-    rows = _skipped_learners(metrics, enabled)
+def _comparison(metrics: dict) -> pd.DataFrame:
+    rows = _skipped_learners(metrics)
     learners = metrics["learners"] | {STACK: {"modality": "stack", "stacked": False}}
     for name, info in learners.items():
         h, c = metrics["holdout"][name], metrics["cv"][name]
@@ -196,8 +189,8 @@ def _exploration(ds: pd.DataFrame, figs: Figures) -> list[str]:
     return out
 
 
-def _comparison_section(metrics: dict, figs: Figures, enabled: list[str]) -> list[str]:
-    comp = _comparison(metrics, enabled)
+def _comparison_section(metrics: dict, figs: Figures) -> list[str]:
+    comp = _comparison(metrics)
     visible = comp.drop(columns=["_order", "_rmse"])
     out = ["## Modalities compared", "",
            "Every learner sees the same folds; CV scores are out-of-fold on the training years, holdout scores "
@@ -508,7 +501,7 @@ def render_report(art: Path, reports: Path) -> Path:
               "training rows only):", "", markdown_table(log_df), "", "### Modalities", ""]
     lines += [f"- **{m}**: {status}" for m, status in metrics["modalities"].items()] + [""]
     lines += _text_vectors_lines(metrics.get("text_vectors") or {})
-    lines += _comparison_section(metrics, figs, run_info["params"]["learners"]["enabled"])
+    lines += _comparison_section(metrics, figs)
     lines += _shipped_section(metrics, best)
     lines += _intervals_section(metrics)
     lines += _stacker_section(art, metrics)

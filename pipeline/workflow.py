@@ -58,6 +58,13 @@ class Labelled:
                 stack_table(self.holdout, {n: results[n].holdout.to_numpy() for n in learners}, raw_features))
 
 
+def skip_reason(modality_status: str) -> str:
+    """Why an enabled learner did not run: its modality's status, else its optional library."""
+    if modality_status.startswith("skipped"):
+        return modality_status
+    return "skipped: its optional library is not installed"
+
+
 def check_learners(cfg: Config) -> None:
     for name in cfg.learners.enabled + tuple(cfg.learners.params) + tuple(cfg.tuning.trials):
         if name not in REGISTRY:
@@ -268,6 +275,8 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
             "bands": {name: band_scores(data.y_holdout, pred, bands)
                       for name, pred in [(n, p[1]) for n, p in predictions.items()] + [(STACK_BAG, bag_holdout)]},
             "modalities": prep.spec.modalities,
+            "skipped_learners": {n: {"modality": REGISTRY[n].modality, "reason": skip_reason(
+                prep.spec.modalities.get(REGISTRY[n].modality, ""))} for n in cfg.learners.enabled if n not in names},
             "text_vectors": {"encoders": prep.spec.encoders, "note": prep.spec.text_note()},
             "learners": {n: {"modality": REGISTRY[n].modality, "stacked": n in stacked,
                              "fit_seconds": round(results[n].seconds, 2),
