@@ -23,6 +23,7 @@ from pipeline.errors import InputError
 from pipeline.explain import GROUPS, feature_group, top_reasons
 from pipeline.intervals import interval_columns, level_name
 from pipeline.model import ModelBundle
+from pipeline.serving.trust import configured_key
 
 log = logging.getLogger(__name__)
 
@@ -118,9 +119,10 @@ class Model:
 
     @classmethod
     def load(cls, path: Path | str) -> "Model":
-        """A model folder (`artifacts/model`), or the run folder holding it; verified against its manifest."""
+        """A model folder (`artifacts/model`), or the run folder holding it; verified against its manifest, and
+        against its signature when a signing key is configured (MOVIE_RATING_SIGNING_KEY or signing.key_file)."""
         folder = model_folder(path)
-        return cls(ModelBundle.load(folder), folder)
+        return cls(ModelBundle.load(folder, configured_key()), folder)
 
     # --- inputs ---------------------------------------------------------------------------------------
     def movies(self, movies: pd.DataFrame, actors: pd.DataFrame | None = None,

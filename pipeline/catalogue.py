@@ -22,7 +22,7 @@ import pandas as pd
 
 from pipeline.data import LINK_FILES, MOVIE_COLUMNS, MovieData
 from pipeline.features.embeddings import MODALITY_SOURCES
-from pipeline.io import load_tables, save_tables
+from pipeline.io import load_arrays, load_tables, save_tables
 
 STORED = ("name", "date", "tagline", "description", "minute", "theatrical_release_age_rating", "rating")
 
@@ -67,8 +67,7 @@ class Catalogue:
     @classmethod
     def load(cls, folder: Path) -> "Catalogue":
         scalars, tables = load_tables(folder / "catalogue.npz")
-        with np.load(folder / "catalogue_vectors.npz", allow_pickle=False) as z:
-            vectors = {k: z[k] for k in z.files}
+        vectors = load_arrays(folder / "catalogue_vectors.npz")
         movies = tables["movies"]
         age = movies["theatrical_release_age_rating"]
         movies["theatrical_release_age_rating"] = age.where(age != "")

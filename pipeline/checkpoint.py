@@ -58,6 +58,14 @@ class Checkpoints:
             log.info("%s: unchanged since the last run, reused", unit)
         return intact
 
+    def relocate(self, old: str, new: str) -> None:
+        """Files recorded under the folder `old` (relative to artifacts/) now live under `new`."""
+        for path in self.folder.glob("*.json"):
+            record = read_json(path)
+            files = {(new + rel[len(old):] if rel.startswith(old) else rel): d for rel, d in record["files"].items()}
+            if files != record["files"]:
+                write_json(path, record | {"files": files})
+
     def record(self, unit: str, key: str, files: list[Path]) -> None:
         write_json(self.folder / f"{unit}.json", {
             "fingerprint": key,

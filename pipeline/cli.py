@@ -31,8 +31,9 @@ def run_config(args: argparse.Namespace) -> tuple[Config, str]:
 
 
 def _run(args: argparse.Namespace) -> None:
-    from pipeline.workflow import run
+    from pipeline.workflow import check_out_dir, run
     cfg, source = run_config(args)
+    check_out_dir(args.out_dir)
     if args.demo:
         from pipeline.demo import generate_demo
         data_dir = args.out_dir / "data" / "demo"

@@ -201,6 +201,10 @@ class TrackingConfig(Section):
     experiment: str
 
 
+class SigningConfig(Section):
+    key_file: str | None                 # HMAC key that signs the model folder (env MOVIE_RATING_SIGNING_KEY wins)
+
+
 class Config(Section):
     seed: int
     data: DataConfig
@@ -219,6 +223,7 @@ class Config(Section):
     predict: PredictConfig
     report: ReportConfig
     tracking: TrackingConfig
+    signing: SigningConfig
     profiles: dict[str, dict[str, Any]]
 
     def model_inputs(self) -> dict:

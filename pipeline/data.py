@@ -6,6 +6,7 @@ unknown movies and exact duplicate credits are dropped and counted, not fatal.
 """
 from __future__ import annotations
 
+import csv
 import io
 import logging
 from dataclasses import dataclass, field
@@ -64,6 +65,10 @@ def _read_csv(path: Path) -> pd.DataFrame:
     header = text.split("\n", 1)[0]
     if "," not in header and any(sep in header for sep in ";\t|"):
         raise InputError(path.name, "wrong delimiter: the file must be comma-separated", line=1)
+    names = next(csv.reader([header]))
+    repeated = next((name for k, name in enumerate(names) if name.strip() in (n.strip() for n in names[:k])), None)
+    if repeated is not None:   # pandas would silently rename the second one (rating -> rating.1)
+        raise InputError(path.name, "the header names this column twice", column=repeated.strip(), line=1)
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from pipeline.errors import InputError
 from pipeline.features.sparse import Sparse
+from pipeline.io import load_arrays, read_json, reading
 
 # Only these sklearn types may be read back from a model folder (skops, no pickle).
 SKOPS_TRUSTED = ["sklearn.decomposition._pca.PCA", "sklearn.linear_model._ridge.Ridge",
@@ -34,10 +36,11 @@ def skops_dump(obj: object, path: Path) -> None:
 
 def skops_load(path: Path) -> Any:
     import skops.io as sio
-    untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in SKOPS_TRUSTED]
-    if untrusted:
-        raise ValueError(f"{path.name} holds types outside the allowlist: {untrusted}")
-    return sio.load(path, trusted=SKOPS_TRUSTED)
+    with reading(path):
+        untrusted = [t for t in sio.get_untrusted_types(file=path) if t not in SKOPS_TRUSTED]
+        if untrusted:
+            raise InputError(str(path), f"holds types outside the allowlist, refused unread: {', '.join(untrusted)}")
+        return sio.load(path, trusted=SKOPS_TRUSTED)
 
 
 @dataclass(frozen=True)
@@ -214,7 +217,7 @@ class LinearHead(Head):
     def load(cls, folder: Path) -> "LinearHead":
         head = cls({}, 0)
         head.model_ = skops_load(folder / "linear.skops")
-        head.columns_ = json.loads((folder / "linear.json").read_text())["columns"]
+        head.columns_ = read_json(folder / "linear.json")["columns"]
         return head
 
 
@@ -250,8 +253,8 @@ class SparseRidgeHead(Head):
     def load(cls, folder: Path) -> "SparseRidgeHead":
         head = cls({}, 0)
         head.model_ = skops_load(folder / "ridge.skops")
-        head.columns_ = json.loads((folder / "ridge.json").read_text())["columns"]
-        head.means_ = np.load(folder / "ridge_means.npy", allow_pickle=False)
+        head.columns_ = read_json(folder / "ridge.json")["columns"]
+        head.means_ = load_arrays(folder / "ridge_means.npy")[""]
         return head
 
 
@@ -275,5 +278,5 @@ class MeanHead(Head):
     @classmethod
     def load(cls, folder: Path) -> "MeanHead":
         head = cls({}, 0)
-        head.mean_ = json.loads((folder / "mean.json").read_text())["mean"]
+        head.mean_ = read_json(folder / "mean.json")["mean"]
         return head

@@ -13,6 +13,8 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
+from pipeline.errors import InputError
+
 
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
@@ -43,8 +45,30 @@ def write_json(path: Path, obj: Any) -> None:
         tmp.write_text(json.dumps(obj, indent=2, default=_default) + "\n", encoding="utf-8")
 
 
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """A file that cannot be parsed is bad input: one line naming it (exit 2), never a traceback."""
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as exc:      # whatever the parser raised: the file is not what it should be
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(str(path), f"cannot be read ({reason})") from None
+
+
 def read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+    with reading(path):
+        return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Every array of an .npz (or the one of an .npy, under ""), never unpickling an object array."""
+    with reading(path):
+        if path.suffix == ".npy":
+            return {"": np.load(path, allow_pickle=False)}
+        with np.load(path, allow_pickle=False) as z:
+            return {key: z[key] for key in z.files}
 
 
 def write_table(path: Path, df: pd.DataFrame) -> None:
@@ -86,6 +110,42 @@ def atomic_dir(path: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+class Transaction:
+    """A run's outputs, published together: written under `<out>/artifacts/.staging/` at the relative paths
+    they will have in `<out>`, then moved into place by `commit`. A run killed before its commit leaves the
+    previous run's outputs as they were; a commit cut short is finished by `recover` (its journal lists the
+    moves), so a reader meets one run's outputs or the other's, never a mix, once the next run starts."""
+
+    def __init__(self, out: Path):
+        self.out, self.stage = out, out / "artifacts" / ".staging"
+        self.journal = self.stage / "COMMIT"
+
+    def path(self, final: Path) -> Path:
+        """Where the output that will live at `final` (inside the out-dir) is written meanwhile."""
+        return self.stage / final.relative_to(self.out)
+
+    def commit(self, finals: list[Path]) -> None:
+        staged = [str(p.relative_to(self.out)) for p in finals if self.path(p).exists()]
+        write_text(self.journal, "\n".join(staged))
+        self.recover()
+
+    def recover(self) -> None:
+        """Finish a commit that was cut short (a no-op without a journal)."""
+        if not self.journal.is_file():
+            return
+        for rel in filter(None, self.journal.read_text(encoding="utf-8").splitlines()):
+            source, target = self.stage / rel, self.out / rel
+            old = target.with_name(f".{target.name}.old")
+            if source.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                if target.is_dir():
+                    shutil.rmtree(old, ignore_errors=True)
+                    os.replace(target, old)
+                os.replace(source, target)
+            shutil.rmtree(old, ignore_errors=True)
+        self.journal.unlink()
+
+
 def save_tables(path: Path, scalars: dict[str, float], tables: dict[str, pd.DataFrame]) -> None:
     """Scalars and named tables in one .npz of plain arrays (`<table>__<column>`): no pickle needed. Text
     columns are one UTF-8 buffer and their end offsets (`<table>__<column>__utf8`, `...__ends`): fixed-width
@@ -105,9 +165,10 @@ def save_tables(path: Path, scalars: dict[str, float], tables: dict[str, pd.Data
 
 def load_tables(path: Path) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
     columns: dict[str, dict[str, np.ndarray]] = {}
-    with np.load(path, allow_pickle=False) as z:
-        scalars = {key[1:]: float(z[key][0]) for key in z.files if key.startswith("_")}
-        for key in z.files:
+    z = load_arrays(path)
+    with reading(path):
+        scalars = {key[1:]: float(z[key][0]) for key in z if key.startswith("_")}
+        for key in z:
             if key.startswith("_") or key.endswith("__ends"):
                 continue
             name, col = key.split("__", 1)
@@ -119,4 +180,4 @@ def load_tables(path: Path) -> tuple[dict[str, float], dict[str, pd.DataFrame]]:
             else:
                 values = z[key]
             columns.setdefault(name, {})[col] = values
-    return scalars, {name: pd.DataFrame(cols) for name, cols in columns.items()}
+        return scalars, {name: pd.DataFrame(cols) for name, cols in columns.items()}

@@ -33,6 +33,7 @@ from pipeline.heads import (
     skops_dump,
     skops_load,
 )
+from pipeline.io import read_json
 from pipeline.seednet import SeedNetHead
 from pipeline.target import EraTarget
 
@@ -258,7 +259,7 @@ class Learner:
 
     @classmethod
     def load(cls, folder: Path, cfg: Config) -> "Learner":
-        meta = json.loads((folder / "learner.json").read_text())
+        meta = read_json(folder / "learner.json")
         learner = cls(meta["name"], meta["params"], cfg)
         learner.columns_ = meta["columns"]
         learner.target_ = EraTarget.from_dict(meta["target"])

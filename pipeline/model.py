@@ -6,7 +6,6 @@ verifies every file's sha256 against manifest.json first.
 """
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -25,8 +24,9 @@ from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
 from pipeline.heads import skops_dump, skops_load
 from pipeline.intervals import IntervalModel, difficulty_table
-from pipeline.io import atomic_dir, read_json, sha256_file, write_json
+from pipeline.io import atomic_dir, load_arrays, read_json, sha256_file, write_json
 from pipeline.learners import Learner, make_learner
+from pipeline.serving import trust
 from pipeline.stacking import Stacker
 
 MODEL_FORMAT = 3     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation;
@@ -152,7 +152,8 @@ class ModelBundle:
         return pd.DataFrame({"movie_id": frame.ids, "baseline": baseline}
                             | {group: out[:, j] for j, group in enumerate(GROUPS)})
 
-    def save(self, folder: Path) -> None:
+    def save(self, folder: Path, key: bytes | None = None) -> None:
+        """Write the folder whole or not at all; with a key, sign its manifest (pipeline/serving/trust.py)."""
         with atomic_dir(folder) as tmp:
             write_json(tmp / "config.json", self.cfg.model_dump(mode="json"))
             write_json(tmp / "cleaning.json", self.stats.to_dict())
@@ -170,10 +171,26 @@ class ModelBundle:
             write_json(tmp / "evaluation.json", self.evaluation)
             files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
             write_json(tmp / "manifest.json", {"format": MODEL_FORMAT, "files": files, "versions": package_versions()})
+            if key is not None:
+                trust.sign(tmp, key)
+            trust.remember(tmp)     # this machine wrote it: its boosters need no throwaway parse
 
     @classmethod
-    def load(cls, folder: Path) -> "ModelBundle":
-        verify_manifest(folder)
+    def load(cls, folder: Path, key: bytes | None = None) -> "ModelBundle":
+        """Check the folder (manifest, signature with a key, boosters), then read it; a file that is not
+        what it should be is refused in one line (InputError), never a traceback or a crash."""
+        trust.verify(folder, MODEL_FORMAT, key)
+        try:
+            return cls._read(folder)
+        except InputError:
+            raise
+        except Exception as exc:   # noqa: BLE001 - files that parse but do not fit together are bad input too
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise InputError(str(folder), f"model files do not fit together ({type(exc).__name__}: {reason}); "
+                             "retrain with run_all.py or restore the folder") from None
+
+    @classmethod
+    def _read(cls, folder: Path) -> "ModelBundle":
         try:
             cfg = parse_config(read_json(folder / "config.json"), source=str(folder / "config.json"))
         except InputError as exc:   # the manifest matched, so the folder predates a change of the config schema
@@ -191,34 +208,11 @@ class ModelBundle:
         learners = {name: Learner.load(folder / "learners" / name, cfg) for name in stacker.learners}
         intervals = None
         if (folder / "intervals.json").is_file():
-            with np.load(folder / "intervals.npz", allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-            intervals = IntervalModel.from_parts(cfg.intervals, read_json(folder / "intervals.json"), arrays)
+            intervals = IntervalModel.from_parts(cfg.intervals, read_json(folder / "intervals.json"),
+                                                 load_arrays(folder / "intervals.npz"))
         return cls(cfg, CleaningStats(**read_json(folder / "cleaning.json")), spec, learners, stacker,
                    read_json(folder / "reference.json"), Catalogue.load(folder), intervals,
                    read_json(folder / "evaluation.json"))
-
-
-def verify_manifest(folder: Path) -> None:
-    """Refuse a model folder with a missing, altered or unlisted file."""
-    manifest = folder / "manifest.json"
-    if not manifest.is_file():
-        raise InputError(str(folder), "not a model folder: manifest.json is missing")
-    content = json.loads(manifest.read_text())
-    if content.get("format") != MODEL_FORMAT:
-        raise InputError(str(manifest), f"model folder format {content.get('format', 1)}, this version of the "
-                         f"pipeline reads format {MODEL_FORMAT}: retrain with run_all.py")
-    listed = content["files"]
-    for rel, digest in listed.items():
-        path = folder / rel
-        if not path.is_file():
-            raise InputError(str(path), "listed in manifest.json but missing; the model folder is incomplete")
-        if sha256_file(path) != digest:
-            raise InputError(str(path), "sha256 differs from manifest.json; the model folder was altered")
-    extra = [str(p.relative_to(folder)) for p in folder.rglob("*")
-             if p.is_file() and p.name != "manifest.json" and str(p.relative_to(folder)) not in listed]
-    if extra:
-        raise InputError(str(folder / extra[0]), "not listed in manifest.json; refusing an altered model folder")
 
 
 def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names: list[str], stacker: Stacker,

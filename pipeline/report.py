@@ -479,8 +479,11 @@ def _shipped_section(metrics: dict, best: str) -> list[str]:
             "so the newest band is where users meet the model.", "", markdown_table(pd.DataFrame(rows)), ""]
 
 
-def render_report(art: Path, reports: Path) -> Path:
-    metrics, run_info = read_json(art / "metrics.json"), read_json(art / "run.json")
+def render_report(art: Path, reports: Path, products: Path | None = None) -> Path:
+    """The report of the run in `art`; `products`: where its metrics, run record and what-if answers are
+    (default `art`; during a run, the staging folder they are published from)."""
+    products = products or art
+    metrics, run_info = read_json(products / "metrics.json"), read_json(products / "run.json")
     cleaning = read_json(art / "cleaning_log.json")
     ds = pd.read_parquet(art / "dataset.parquet")
     figs = Figures(reports / "figures")
@@ -510,7 +513,7 @@ def render_report(art: Path, reports: Path) -> Path:
     lines += _importance_section(art, figs, int(run_info["params"]["report"]["top_features"]))
     lines += _errors_section(art, ds, figs)
     lines += _umap_section(art, figs)
-    lines += _whatif_section(art)
+    lines += _whatif_section(products)
     stages = {k: v for k, v in run_info["timings"].items() if k != "report"}   # its own time lands in run.json
     peak = run_info.get("peak_memory_mb", {})
     timings = pd.DataFrame({"stage": list(stages) + ["total before the report"],

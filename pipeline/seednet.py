@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.heads import Head
+from pipeline.io import load_arrays, read_json
 
 BRANCHES = {"tabular": (8, 4), "text": (128, 64), "image": (128, 64)}
 TRUNK = (128, 64, 32)
@@ -148,13 +149,13 @@ class SeedNetHead(Head):
     @classmethod
     def load(cls, folder: Path) -> "SeedNetHead":
         import torch
-        meta = json.loads((folder / "seednet.json").read_text())
+        meta = read_json(folder / "seednet.json")
         head = cls(meta["params"], 0)
         head.columns_, head.groups_, head.layout_ = meta["columns"], meta["groups"], meta["layout"]
         head.y_mean_, head.y_scale_ = meta["y_mean"], meta["y_scale"]
-        with np.load(folder / "seednet.npz", allow_pickle=False) as z:
-            head.mean_, head.scale_ = z["mean"], z["scale"]
-            state = {key[3:]: torch.tensor(z[key]) for key in z.files if key.startswith("w__")}
+        z = load_arrays(folder / "seednet.npz")
+        head.mean_, head.scale_ = z["mean"], z["scale"]
+        state = {key[3:]: torch.tensor(z[key]) for key in z if key.startswith("w__")}
         head.model_ = _build(head.layout_, float(meta["params"]["dropout"]))
         head.model_.load_state_dict(state)
         head.model_.eval()

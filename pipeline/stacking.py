@@ -15,6 +15,7 @@ import pandas as pd
 from scipy.optimize import lsq_linear
 
 from pipeline.config import StackingConfig
+from pipeline.io import read_json
 from pipeline.splits import Splits
 
 SUM_WEIGHT = 1e3      # the sum-to-one row's weight per sqrt(row): the sum holds to ~1e-6
@@ -98,7 +99,7 @@ class Stacker:
 
     @classmethod
     def load(cls, folder: Path, cfg: StackingConfig) -> "Stacker":
-        meta = json.loads((folder / "stacker.json").read_text())
+        meta = read_json(folder / "stacker.json")
         cfg = cfg.model_copy(update={"method": meta["method"], "raw_features": tuple(meta["raw_features"])})
         stacker = cls(cfg, meta["learners"])
         if meta["method"] == "lgbm":

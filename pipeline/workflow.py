@@ -6,6 +6,7 @@ Nothing is written until the input folder and the parameters have been validated
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import subprocess
@@ -26,13 +27,14 @@ from pipeline.evaluate import band_scores, cold_start_mask, cv_scores, evaluate,
 from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
 from pipeline.intervals import IntervalModel, check_difficulty, coverage_table, difficulty_table, year_bands
-from pipeline.io import read_json, sha256_file, write_json, write_table, write_text
+from pipeline.io import Transaction, read_json, sha256_file, write_json, write_table, write_text
 from pipeline.learners import BASELINES, BLOCKS, REGISTRY, available, blocks_used
 from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
 from pipeline.progress import StageTimer, track
 from pipeline.report import STACK, STACK_BAG, render_report
 from pipeline.runs import record_run
+from pipeline.serving.trust import signing_key
 from pipeline.splits import Splits, make_splits
 from pipeline.stacking import Stacker, fit_stack
 from pipeline.target import EraTarget
@@ -139,11 +141,19 @@ def tune(cfg: Config, data: Labelled, storage: Any, art: Path) -> dict[str, Tuni
     return results
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """The out-dir and the two folders a run writes in it must be folders (or not exist yet)."""
+    for path in (out_dir, out_dir / "artifacts", out_dir / "reports"):
+        if path.exists() and not path.is_dir():
+            raise InputError(str(path), "is a file; --out-dir must name a folder (it is created if missing)")
+
+
 def tune_worker(cfg: Config, data_dir: Path, out_dir: Path) -> dict[str, int]:
     """`tune-worker`: build the same training rows as the run (same data folder and params.yaml),
     join each learner's study in turn and evaluate trials the run has planned; trials run per learner."""
     if not cfg.tuning.enabled:
         raise InputError("params.yaml", "parameter 'tuning.enabled' is false: there is no study to join")
+    check_out_dir(out_dir)
     check_learners(cfg)
     raw, _ = drop_duplicate_movies(load_folder(data_dir, cfg.data, require_rating=True))
     art = out_dir / "artifacts"
@@ -197,8 +207,12 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     art, reports = out_dir / "artifacts", out_dir / "reports"
     cache = art / "cache"
     with timer.stage("load"):
+        check_out_dir(out_dir)
+        tx = Transaction(out_dir)     # the outputs a user reads are published together, at the end
+        tx.recover()
         check_learners(cfg)
         check_tracking(cfg.tracking)
+        sign_key = signing_key(cfg.signing.key_file)
         raw = load_folder(data_dir, cfg.data, require_rating=True)
         storage = storage_for(cfg.tuning, art / "tuning") if cfg.tuning.enabled else None
 
@@ -291,12 +305,12 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                 data.train.tabular["year"].to_numpy(), data.y).to_dict(),
             "intervals": interval_metrics,
         }
-        write_json(art / "metrics.json", metrics)
+        write_json(tx.path(art / "metrics.json"), metrics)
 
     if cfg.ablation.enabled:
         with timer.stage("ablation"):
             metrics["ablation"] = ablation(cfg, data, results, stacked, checkpoints)
-            write_json(art / "metrics.json", metrics)
+            write_json(tx.path(art / "metrics.json"), metrics)
     else:
         timer.skip("ablation", "ablation.enabled is false")
 
@@ -305,20 +319,24 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         refit_key = checkpoints.key("refit", cfg.model_inputs(),
                                     {n: cfg.learners.params.get(n) for n in shipped.learners},
                                     shipped.weights().to_dict(), getattr(shipped, "intercept_", None),
-                                    intervals.to_dict(), intervals.scores_, evaluation)
-        if checkpoints.fresh("refit", refit_key):
-            bundle = ModelBundle.load(art / "model")
+                                    intervals.to_dict(), intervals.scores_, evaluation,
+                                    sign_key and hmac.new(sign_key, b"refit checkpoint", "sha256").hexdigest())
+        model_dir = tx.path(art / "model")
+        if checkpoints.fresh("refit", refit_key):   # published by an earlier run, or staged by one cut short
+            model_dir = model_dir if (model_dir / "manifest.json").is_file() else art / "model"
+            bundle = ModelBundle.load(model_dir, sign_key)
         else:
             bundle = fit_bundle(raw, cfg, labelled, shipped.learners, shipped, cache, intervals, evaluation)
-            bundle.save(art / "model")
-            checkpoints.record("refit", refit_key, list((art / "model").rglob("*")))
+            bundle.save(model_dir, sign_key)
+            checkpoints.record("refit", refit_key, list(model_dir.rglob("*")))
 
     with timer.stage("whatif"):
         key = checkpoints.key("whatif", refit_key, cfg.whatif.model_dump(mode="json"),
                               cfg.ultimate.model_dump(mode="json"))
         if not checkpoints.fresh("whatif", key):
-            write_json(art / "whatif.json", answer_whatifs(ModelBundle.load(art / "model"), raw, cfg, cache))
-            checkpoints.record("whatif", key, [art / "whatif.json"])
+            answers = answer_whatifs(ModelBundle.load(model_dir, sign_key), raw, cfg, cache)
+            write_json(tx.path(art / "whatif.json"), answers)
+            checkpoints.record("whatif", key, [tx.path(art / "whatif.json")])
 
     with timer.stage("explain"):
         key = checkpoints.key("explain", refit_key, cfg.report.model_dump(mode="json"))
@@ -329,12 +347,15 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
                 "data_dir_shown": os.path.relpath(data_dir, out_dir),
                 "data_fingerprint": data_hashes, "seed": cfg.seed, "versions": package_versions(),
                 "git_commit": git_commit(), "timings": timer.timings, "peak_memory_mb": timer.peak_mb}
-    write_json(art / "run.json", run_info)
-    write_text(art / "params.yaml", yaml.safe_dump(run_info["params"], sort_keys=False))
+    write_json(tx.path(art / "run.json"), run_info)
+    write_text(tx.path(art / "params.yaml"), yaml.safe_dump(run_info["params"], sort_keys=False))
     with timer.stage("report"):
-        render_report(art, reports)
+        render_report(art, tx.path(reports), products=tx.path(art))
     run_info |= {"timings": timer.timings, "peak_memory_mb": timer.peak_mb}
-    write_json(art / "run.json", run_info)
+    write_json(tx.path(art / "run.json"), run_info)
+    tx.commit([art / "model", art / "metrics.json", art / "whatif.json", art / "run.json", art / "params.yaml",
+               reports / "figures", reports / "report.md"])
+    checkpoints.relocate(str(tx.path(art).relative_to(art)) + "/", "")
     log.info("run kept as %s (movie-rating runs lists and compares runs)", record_run(art, metrics, run_info).name)
     mlflow_run = log_run(cfg.tracking, art, reports / "report.md", metrics, run_info)
     if mlflow_run:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,8 @@ def tiny_params(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("CI", "true")   # no live progress bars inside tests
+    # model folders the tests write or check are remembered here, not in the user's ~/.cache
+    os.environ.setdefault("MOVIE_RATING_CACHE", tempfile.mkdtemp(prefix="movie-rating-cache-"))
 
 
 @pytest.fixture(scope="session")

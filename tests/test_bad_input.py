@@ -68,6 +68,8 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...]]] = {
     "all ratings missing": (_edit_movies(lambda d: d.assign(rating="")), ("movies.csv", "'rating'", "no movie")),
     "text column empty": (_edit_movies(lambda d: d.assign(description="")), ("movies.csv", "'description'")),
     "non-UTF-8 bytes": (_non_utf8, ("movies.csv", "UTF-8", "line 5")),
+    "column named twice": (_edit_movies(lambda d: d.assign(again=d["rating"]).rename(columns={"again": "rating"})),
+                           ("movies.csv", "'rating'", "line 1", "twice")),
     "wrong delimiter": (_semicolons, ("movies.csv", "delimiter")),
     "embedding wrong row count": (_embedding(lambda a: a[:-3]), ("tagline_embeddings.npy", "rows")),
     "embedding NaN": (_embedding(_nan_row), ("tagline_embeddings.npy", "row 7", "NaN")),
@@ -112,6 +114,8 @@ PARAM_CASES: dict[str, tuple[dict | str, tuple[str, ...]]] = {
                                    ("tuning.storage", "cannot open")),
     "tuning storage not a URL": ({"tuning": {"storage": "my database"}}, ("tuning.storage", "cannot open")),
     "not YAML": ("seed: [1,\n", ("YAML",)),
+    "signing key file missing": ({"signing": {"key_file": "/nonexistent/signing.key"}},
+                                 ("/nonexistent/signing.key", "not found")),
 }
 
 
@@ -156,3 +160,15 @@ def test_unknown_movies_and_duplicate_credits_are_dropped_and_counted(demo_copy:
     assert data.counts["actor links to unknown movies (dropped)"] == 2
     assert data.counts["actor duplicate links (dropped)"] >= 4
     assert not data.credits["actor"]["movie_id"].isin([99_999]).any()
+
+
+def test_an_out_dir_that_is_a_file(demo_dir: Path, tiny_params: Path, tmp_path: Path, capsys) -> None:
+    target = tmp_path / "notes.txt"
+    target.write_text("keep me")
+    for extra in ([], ["--demo"]):
+        code = main(["run", "--params", str(tiny_params), "--profile", "tiny", "--data-dir", str(demo_dir),
+                     "--out-dir", str(target), *extra])
+        err = capsys.readouterr().err.strip()
+        assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+        assert str(target) in err and "is a file" in err
+    assert target.read_text() == "keep me"

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold
 
+from pipeline.io import load_arrays
+
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -160,13 +162,12 @@ class NeighbourEncoder:
 
     @classmethod
     def load(cls, path: Path, **params: object) -> "NeighbourEncoder":
-        with np.load(path, allow_pickle=False) as z:
-            enc = cls(tuple(int(k) for k in z["ks"]), **params)
-            enc.y_ = z["y"]
-            names = [key.split("__", 1)[1] for key in z.files if key.startswith("vectors__")]
-            enc.vectors_ = {name: z[f"vectors__{name}"] for name in names}
-            enc.projection_ = {name: (z[f"mean__{name}"], z[f"components__{name}"]) if f"mean__{name}" in z.files
-                               else None for name in names}
-            enc.centroids_ = {name: z[f"centroids__{name}"] if f"centroids__{name}" in z.files else None
-                              for name in names}
+        z = load_arrays(path)
+        enc = cls(tuple(int(k) for k in z["ks"]), **params)
+        enc.y_ = z["y"]
+        names = [key.split("__", 1)[1] for key in z if key.startswith("vectors__")]
+        enc.vectors_ = {name: z[f"vectors__{name}"] for name in names}
+        enc.projection_ = {name: (z[f"mean__{name}"], z[f"components__{name}"]) if f"mean__{name}" in z
+                           else None for name in names}
+        enc.centroids_ = {name: z.get(f"centroids__{name}") for name in names}
         return enc
