@@ -179,8 +179,8 @@ def links_table(df: pd.DataFrame | None, kind: str, movie_ids: pd.Index, counts:
 def load_embedding(path: Path, movie_ids: pd.Index, *, expect_dim: int | None = None) -> np.ndarray:
     try:
         arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError) as exc:
-        raise InputError(path.name, f"not a readable .npy array ({exc})") from None
+    except (ValueError, OSError, EOFError) as exc:   # EOFError: an empty or truncated file
+        raise InputError(path.name, f"not a readable .npy array ({str(exc) or type(exc).__name__})") from None
     return embedding_rows(arr, path.name, movie_ids, expect_dim=expect_dim)
 
 
