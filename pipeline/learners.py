@@ -23,6 +23,7 @@ from pipeline.features.frame import MovieFrame
 from pipeline.features.history import HistoryEncoder
 from pipeline.features.neighbours import NeighbourEncoder
 from pipeline.features.sparse import Sparse, SparseDesign
+from pipeline.features.text_score import TextScore
 from pipeline.heads import (
     CatBoostHead,
     LGBMHead,
@@ -38,12 +39,13 @@ from pipeline.seednet import SeedNetHead
 from pipeline.target import EraTarget
 
 # Blocks a learner may read from a MovieFrame.
-TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS = (
-    "tabular", "entities", "history", "names", "text", "image", "words", "year", "neighbours")
-BLOCKS = (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS)
+TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE = (
+    "tabular", "entities", "history", "names", "text", "image", "words", "year", "neighbours", "text_score")
+BLOCKS = (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE)
+DERIVED_BLOCKS = (NEIGHBOURS, TEXT_SCORE)    # computed from the embedding blocks: nothing without them
 EMBEDDING_BLOCKS = (TEXT, IMAGE)
 # learner parameters that shape the features, not the head
-FEATURE_PARAMS = ("n_components", "max_words", "n_knots")
+FEATURE_PARAMS = ("n_components", "max_words", "n_knots", "text_alphas")
 
 def catboost_space(trial: Any) -> dict[str, Any]:
     return {"depth": trial.suggest_int("depth", 4, 7),
@@ -117,6 +119,7 @@ REGISTRY: dict[str, LearnerSpec] = {
     "image_lgbm": LearnerSpec("image", (IMAGE, NEIGHBOURS), "lgbm", with_components(lgbm_space, 8, 64)),
     "all_lgbm": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE, NEIGHBOURS), "lgbm",
                             with_components(lgbm_space, 4, 32)),
+    "story_catboost": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, NAMES, TEXT_SCORE), "catboost", catboost_space),
     "all_catboost": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, NEIGHBOURS), "catboost",
                                 with_components(catboost_space, 4, 32)),
     "all_ridge": LearnerSpec("all", (TABULAR, ENTITIES, WORDS, TEXT, IMAGE), "sparse_ridge", wide_ridge_space),
@@ -205,6 +208,14 @@ class Learner:
                 parts.append(self.neighbours_.fit_transform(self._embeddings(frame), y))
             else:
                 parts.append(self.neighbours_.transform(self._embeddings(frame)))
+        if TEXT_SCORE in blocks and TEXT in frame.blocks:
+            if y is not None:
+                self.text_score_ = TextScore(tuple(self.params["text_alphas"]), self.cfg.entities.inner_folds,
+                                             self.cfg.seed)
+                score = self.text_score_.fit_transform(frame.blocks[TEXT], y)
+            else:
+                score = self.text_score_.transform(frame.blocks[TEXT])
+            parts.append(pd.DataFrame({"text_score": score}))
         for block in EMBEDDING_BLOCKS:
             if block in blocks and block in frame.blocks:
                 if y is not None:
@@ -249,6 +260,8 @@ class Learner:
             skops_dump(self.words_.pipeline_, folder / "words.skops")
         if hasattr(self, "neighbours_"):
             self.neighbours_.save(folder / "neighbours.npz")
+        if hasattr(self, "text_score_"):
+            self.text_score_.save(folder / "text_score.npz")
         if hasattr(self, "design_"):
             self.design_.save(folder, skops_dump)
         for block, pca in self.pca_.items():
@@ -280,12 +293,16 @@ class Learner:
             learner.words_.pipeline_ = skops_load(folder / "words.skops")
         if (folder / "neighbours.npz").exists():
             learner.neighbours_ = NeighbourEncoder.load(folder / "neighbours.npz", **neighbour_settings(cfg))
+        if (folder / "text_score.npz").exists():
+            learner.text_score_ = TextScore.load(folder / "text_score.npz", alphas=tuple(meta["params"]["text_alphas"]),
+                                                 inner_folds=e.inner_folds, random_state=cfg.seed)
         return learner
 
 
 def removed_blocks(cfg: Config, drop: frozenset[str] = frozenset()) -> frozenset[str]:
     """The blocks a learner does not read: params.yaml's learners.exclude_blocks, and an ablation's `drop`."""
-    return frozenset(cfg.learners.exclude_blocks) | drop
+    removed = frozenset(cfg.learners.exclude_blocks) | drop
+    return removed | {TEXT_SCORE} if TEXT in removed else removed    # the text score is made of the text
 
 
 def blocks_used(name: str, cfg: Config, frame: MovieFrame, drop: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -295,6 +312,8 @@ def blocks_used(name: str, cfg: Config, frame: MovieFrame, drop: frozenset[str] 
     used = {b for b in REGISTRY[name].blocks if b not in removed and (b not in EMBEDDING_BLOCKS or b in frame.blocks)}
     if used.isdisjoint(EMBEDDING_BLOCKS):
         used.discard(NEIGHBOURS)
+    if TEXT not in frame.blocks:
+        used.discard(TEXT_SCORE)
     return frozenset(used)
 
 
@@ -303,7 +322,7 @@ def available(name: str, cfg: Config, frame: MovieFrame, drop: frozenset[str] = 
     (the all-modality learner only needs one of its blocks). Neighbour ratings alone are not enough:
     they are derived from the embedding blocks. Baselines take no part in an ablation (`drop`)."""
     removed = removed_blocks(cfg, drop)
-    blocks = [b for b in REGISTRY[name].blocks if b not in removed and b != NEIGHBOURS]
+    blocks = [b for b in REGISTRY[name].blocks if b not in removed and b not in DERIVED_BLOCKS]
     library = OPTIONAL_LIBRARY.get(REGISTRY[name].head)
     if library is not None and importlib.util.find_spec(library) is None:
         return False

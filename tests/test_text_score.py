@@ -1,0 +1,41 @@
+"""The cross-fitted text score (pipeline/features/text_score.py) and the learner that reads it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.config import Config
+from pipeline.data import load_folder
+from pipeline.features.text_score import TextScore
+from pipeline.learners import TEXT_SCORE, Learner, blocks_used, make_learner
+from pipeline.model import prepare
+
+
+def test_a_rows_own_rating_never_reaches_its_own_score():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(300, 20)), rng.normal(size=300)
+    base = TextScore((0.1, 1.0, 10.0), 5, 0).fit_transform(X, y)
+    y2 = y.copy()
+    y2[17] += 100.0
+    moved = TextScore((0.1, 1.0, 10.0), 5, 0).fit_transform(X, y2)
+    assert moved[17] == base[17]
+    assert not np.allclose(np.delete(moved, 17), np.delete(base, 17))   # the others do see it: the test can fail
+
+
+def test_story_catboost_reads_the_score_and_round_trips(demo_dir: Path, tiny_cfg: Config, tmp_path: Path):
+    data = load_folder(demo_dir, tiny_cfg.data, require_rating=True)
+    ids = data.movies.index.to_numpy()
+    frame = prepare(data, tiny_cfg, ids[:1000], tmp_path / "cache").frame
+    y = data.movies["rating"].to_numpy()
+    cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update={"params": {
+        **tiny_cfg.learners.params, "story_catboost": {**tiny_cfg.learners.params["tabular_catboost"],
+                                                       "text_alphas": [1.0, 10.0]}}})})
+    assert TEXT_SCORE in blocks_used("story_catboost", cfg, frame)
+    learner = make_learner("story_catboost", cfg).fit(frame.take(np.arange(1000)), y[:1000])
+    assert "text_score" in learner.columns_
+    rest = frame.take(np.arange(1000, len(ids)))
+    learner.save(tmp_path / "story")
+    again = Learner.load(tmp_path / "story", cfg)
+    np.testing.assert_allclose(again.predict(rest), learner.predict(rest), atol=1e-9)
+    assert TEXT_SCORE not in make_learner("story_catboost", cfg, frozenset({"text"})).spec.blocks
