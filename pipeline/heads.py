@@ -70,6 +70,11 @@ class Head:
     def __init__(self, params: dict[str, Any], seed: int):
         self.params, self.seed = params, seed
 
+    @classmethod
+    def parameters(cls) -> frozenset[str]:
+        """The parameter names the head passes on (params.yaml's learners.params are checked against them)."""
+        return frozenset()
+
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "Head":
         raise NotImplementedError
 
@@ -88,6 +93,13 @@ class Head:
 
 
 class CatBoostHead(Head):
+    @classmethod
+    def parameters(cls) -> frozenset[str]:
+        import inspect
+
+        from catboost import CatBoostRegressor
+        return frozenset(inspect.signature(CatBoostRegressor).parameters)
+
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "CatBoostHead":
         from catboost import CatBoostRegressor
         cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
@@ -125,6 +137,11 @@ def _catboost_ready(X: pd.DataFrame) -> pd.DataFrame:
 
 
 class LGBMHead(Head):
+    @classmethod
+    def parameters(cls) -> frozenset[str]:
+        import lightgbm as lgb
+        return frozenset(lgb.LGBMRegressor().get_params())
+
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LGBMHead":
         import lightgbm as lgb
         model = lgb.LGBMRegressor(**self.params, random_state=self.seed, n_jobs=2, verbose=-1, deterministic=True)
@@ -153,6 +170,11 @@ class LGBMHead(Head):
 
 
 class XGBHead(Head):
+    @classmethod
+    def parameters(cls) -> frozenset[str]:
+        import xgboost as xgb
+        return frozenset(xgb.XGBRegressor().get_params())
+
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "XGBHead":
         import xgboost as xgb
         model = xgb.XGBRegressor(**self.params, random_state=self.seed, n_jobs=2, enable_categorical=True,
@@ -187,6 +209,10 @@ class XGBHead(Head):
 
 class LinearHead(Head):
     """Standardised ridge: on embedding components (`ridge`) or on release year alone (`trend`)."""
+
+    @classmethod
+    def parameters(cls) -> frozenset[str]:
+        return frozenset({"alpha"})
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LinearHead":
         from sklearn.linear_model import Ridge
@@ -224,6 +250,10 @@ class LinearHead(Head):
 class SparseRidgeHead(Head):
     """Ridge on a wide sparse design (one column per credit, word n-gram and spline piece)."""
     sparse = True
+
+    @classmethod
+    def parameters(cls) -> frozenset[str]:
+        return frozenset({"alpha"})
 
     def fit(self, X: Sparse, y: np.ndarray) -> "SparseRidgeHead":
         from sklearn.linear_model import Ridge

@@ -65,6 +65,11 @@ def _build(layout: dict[str, int], dropout: float) -> Any:
 
 
 class SeedNetHead(Head):
+    @classmethod
+    def parameters(cls) -> frozenset[str]:
+        return frozenset({"epochs", "batch_size", "learning_rate", "dropout", "weight_decay", "patience",
+                          "validation_fraction"})
+
     def _parts(self, X: pd.DataFrame) -> list[Any]:
         import torch
         Z = _numeric(X).reindex(columns=self.columns_, fill_value=0.0).to_numpy(np.float64)

@@ -5,6 +5,7 @@ Nothing is written until the input folder and the parameters have been validated
 """
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 import logging
@@ -28,7 +29,7 @@ from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
 from pipeline.intervals import IntervalModel, check_difficulty, coverage_table, difficulty_table, year_bands
 from pipeline.io import Transaction, read_json, sha256_file, write_json, write_table, write_text
-from pipeline.learners import BASELINES, BLOCKS, REGISTRY, available, blocks_used
+from pipeline.learners import BASELINES, BLOCKS, FEATURE_PARAMS, HEADS, REGISTRY, available, blocks_used
 from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
 from pipeline.oof import OOFResult, run_oof
 from pipeline.progress import StageTimer, track
@@ -72,6 +73,13 @@ def check_learners(cfg: Config) -> None:
         if name not in REGISTRY:
             raise InputError("params.yaml", f"parameter 'learners': unknown learner '{name}'; "
                              f"known: {', '.join(REGISTRY)}")
+    for name, params in cfg.learners.params.items():
+        known = HEADS[REGISTRY[name].head].parameters() | set(FEATURE_PARAMS)
+        for key in sorted(set(params) - known):
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            raise InputError("params.yaml", f"parameter 'learners.params.{name}.{key}': {name}'s "
+                             f"{REGISTRY[name].head} head has no such parameter"
+                             + (f"; did you mean '{close[0]}'?" if close else ""))
     for block in cfg.learners.exclude_blocks:
         if block not in BLOCKS:
             raise InputError("params.yaml", f"parameter 'learners.exclude_blocks': unknown feature block '{block}'; "

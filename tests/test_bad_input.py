@@ -114,6 +114,8 @@ PARAM_CASES: dict[str, tuple[dict | str, tuple[str, ...]]] = {
                                    ("tuning.storage", "cannot open")),
     "tuning storage not a URL": ({"tuning": {"storage": "my database"}}, ("tuning.storage", "cannot open")),
     "not YAML": ("seed: [1,\n", ("YAML",)),
+    "misspelt learner parameter": ({"learners": {"params": {"tabular_lgbm": {"learnig_rate": 0.1}}}},
+                                   ("learners.params.tabular_lgbm.learnig_rate", "did you mean 'learning_rate'")),
     "signing key file missing": ({"signing": {"key_file": "/nonexistent/signing.key"}},
                                  ("/nonexistent/signing.key", "not found")),
 }
