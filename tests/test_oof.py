@@ -129,8 +129,17 @@ def test_stacker_weights_non_negative_and_outer_cv_honest(setup, tiny_cfg) -> No
     assert weights["good"] > 0.5 and weights["anti"] == pytest.approx(0.0, abs=1e-9)
     cv = stack_oof(tiny_cfg.stacking, ["good", "anti"], table, y, splits, 0)
     assert not np.isnan(cv).any()
-    # the outer CV score cannot beat the in-sample fit
-    assert np.mean((cv - y) ** 2) >= np.mean((stacker.predict(table) - y) ** 2)
+    # a row's own rating never reaches its own outer-CV prediction: change every rating of fold 0, and
+    # fold 0's predictions stay exactly as they were while the other folds' move (a leaky stack_oof fails)
+    first = splits.fold == 0
+    moved = stack_oof(tiny_cfg.stacking, ["good", "anti"], table, np.where(first, y + 3.0, y), splits, 0)
+    np.testing.assert_array_equal(moved[first], cv[first])
+    assert not np.allclose(moved[~first], cv[~first])
+    # and it equals a hand-written loop over the folds
+    for k in np.unique(splits.fold):
+        rows = splits.fold == k
+        own = Stacker(tiny_cfg.stacking, ["good", "anti"]).fit(table[~rows], y[~rows]).predict(table[rows])
+        np.testing.assert_allclose(cv[rows], own, atol=1e-12)
 
 
 def test_splits_are_temporal_and_folds_cover_training(setup) -> None:
