@@ -149,8 +149,9 @@ def _runs(args: argparse.Namespace) -> None:
 
 def _demo(args: argparse.Namespace) -> None:
     from pipeline.demo import generate_demo
-    generate_demo(args.out, n_movies=args.n_movies, seed=args.seed)
-    print(f"demo data ({args.n_movies:,} movies, seed {args.seed}) written to {args.out}")
+    seed = load_config(default_params()).seed if args.seed is None else args.seed   # as `run --demo`
+    generate_demo(args.out, n_movies=args.n_movies, seed=seed)
+    print(f"demo data ({args.n_movies:,} movies, seed {seed}) written to {args.out}")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, demo: bool = True) -> None:
@@ -241,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write the deterministic synthetic dataset")
     demo.add_argument("--out", type=Path, required=True, help="the folder to write (the case's file layout)")
     demo.add_argument("--n-movies", type=int, default=3000, help="movies to generate (default: 3000)")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--seed", type=int, default=None, help="random seed (default: params.yaml's seed, as run --demo)")
     demo.set_defaults(func=_demo)
     return parser
 

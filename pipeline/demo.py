@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+
+from pipeline.io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
 
@@ -291,14 +292,6 @@ class DemoTruth:
 
 
 # =========================================================================== helpers
-def _atomic_write(path: Path, write: Callable[[Any], None], mode: str = "wb") -> None:
-    """Write to a temporary name then rename, so an interrupted run never leaves a half file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as fh:
-        write(fh)
-    os.replace(tmp, path)
-
-
 def _zipf_probs(n: int, shape: tuple[float, float], reserved: int = 0) -> np.ndarray:
     """Zipf popularity over ranks 0..n-1; the first `reserved` entities are placed by hand (p = 0)."""
     exponent, offset = shape
@@ -629,11 +622,13 @@ def generate_demo(out_dir: Path, n_movies: int = 1500, seed: int = 0, *, text_di
                                     "studio": studio_names[s_studio]}),
     }
     for name, df in tables.items():
-        _atomic_write(out / name, lambda fh, df=df: df.to_csv(fh, index=False, lineterminator="\n"), mode="w")
+        with atomic_path(out / name) as tmp:
+            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
     arrays = {TAGLINE_EMB_FILE: text_emb["tagline"], DESCRIPTION_EMB_FILE: text_emb["description"],
               POSTER_EMB_FILE: poster_emb}
     for name, arr in arrays.items():
-        _atomic_write(out / name, lambda fh, arr=arr: np.save(fh, arr, allow_pickle=False))
+        with atomic_path(out / name) as tmp, tmp.open("wb") as fh:
+            np.save(fh, arr, allow_pickle=False)
 
     ref = REFERENCE_YEAR - YEAR_MIN
     spread_ref = SPREAD_AT_MIN + SPREAD_SLOPE * ref
@@ -651,7 +646,7 @@ def generate_demo(out_dir: Path, n_movies: int = 1500, seed: int = 0, *, text_di
         ideal_r2=ideal_r2,
     )
     payload = json.dumps(truth.to_dict(), indent=2, sort_keys=True) + "\n"
-    _atomic_write(out / TRUTH_FILE, lambda fh: fh.write(payload), mode="w")
+    write_text(out / TRUTH_FILE, payload)
     log.info("demo data: %d movies, %d actor rows, %d director rows, %d studio rows -> %s (%.2fs)",
              n, len(tables[ACTORS_FILE]), len(d_movie), len(s_movie), out, time.perf_counter() - started)
     return truth

@@ -103,7 +103,7 @@ class CatBoostHead(Head):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "CatBoostHead":
         from catboost import CatBoostRegressor
         cats = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
-        self.model_ = CatBoostRegressor(**self.params, random_seed=self.seed, verbose=0, thread_count=2,
+        self.model_ = CatBoostRegressor(**self.params, random_seed=self.seed, verbose=0,
                                         allow_writing_files=False, cat_features=cats)
         self.model_.fit(_catboost_ready(X), y)
         return self
@@ -144,7 +144,7 @@ class LGBMHead(Head):
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "LGBMHead":
         import lightgbm as lgb
-        model = lgb.LGBMRegressor(**self.params, random_state=self.seed, n_jobs=2, verbose=-1, deterministic=True)
+        model = lgb.LGBMRegressor(**self.params, random_state=self.seed, verbose=-1, deterministic=True)
         self.booster_ = model.fit(X, y).booster_
         return self
 
@@ -177,7 +177,7 @@ class XGBHead(Head):
 
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "XGBHead":
         import xgboost as xgb
-        model = xgb.XGBRegressor(**self.params, random_state=self.seed, n_jobs=2, enable_categorical=True,
+        model = xgb.XGBRegressor(**self.params, random_state=self.seed, enable_categorical=True,
                                  tree_method="hist")
         self.booster_ = model.fit(X, y).get_booster()
         return self
@@ -219,7 +219,7 @@ class LinearHead(Head):
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import StandardScaler
         self.columns_ = list(X.columns)
-        self.model_ = make_pipeline(StandardScaler(), Ridge(alpha=self.params.get("alpha", 1.0)))
+        self.model_ = make_pipeline(StandardScaler(), Ridge(alpha=self.params["alpha"]))
         self.model_.fit(X.to_numpy(np.float64), y)
         return self
 
@@ -258,7 +258,7 @@ class SparseRidgeHead(Head):
     def fit(self, X: Sparse, y: np.ndarray) -> "SparseRidgeHead":
         from sklearn.linear_model import Ridge
         self.columns_ = X.columns
-        self.model_ = Ridge(alpha=self.params.get("alpha", 1.0), random_state=self.seed).fit(X.matrix, y)
+        self.model_ = Ridge(alpha=self.params["alpha"], random_state=self.seed).fit(X.matrix, y)
         self.means_ = np.asarray(X.matrix.mean(axis=0), dtype=np.float64).ravel()   # to centre contributions
         return self
 

@@ -79,7 +79,6 @@ class SeedNetHead(Head):
     def fit(self, X: pd.DataFrame, y: np.ndarray) -> "SeedNetHead":
         import torch
         torch.manual_seed(self.seed)
-        torch.set_num_threads(2)
         Z = _numeric(X)
         self.columns_ = list(Z.columns)
         values = Z.to_numpy(np.float64)

@@ -45,7 +45,7 @@ class Stacker:
         if self.cfg.method == "lgbm":
             import lightgbm as lgb
             params = {"n_estimators": 300, "learning_rate": 0.03, "num_leaves": 7} | self.cfg.lgbm_params
-            self.booster_ = lgb.LGBMRegressor(**params, random_state=self.seed, n_jobs=2, verbose=-1,
+            self.booster_ = lgb.LGBMRegressor(**params, random_state=self.seed, verbose=-1,
                                               deterministic=True).fit(pd.DataFrame(X, columns=self.columns), y,
                                                                       sample_weight=w).booster_
             return self
