@@ -35,11 +35,12 @@ class OOFResult:
     seconds: float               # the K fits and predictions
     predict_seconds: float       # one fold model predicting the holdout (mean over folds)
 
-    def save(self, folder: Path) -> list[Path]:
-        """`<name>.parquet` (predictions, read by the report), `<name>.json` (fold scores, time) and the
-        per-fold importances: enough to load this result back instead of recomputing it."""
-        paths = [folder / f"{self.name}.parquet", folder / f"{self.name}.json",
-                 folder / f"{self.name}_importance.parquet"]
+    def save(self, art: Path) -> list[Path]:
+        """In the artifacts folder `art`: `oof/<name>.parquet` (predictions, read by the report), `oof/<name>.json`
+        (fold scores, time) and `importance/<name>_folds.parquet` (per-fold importances, beside the averaged
+        `importance/<name>.csv`): enough to load this result back instead of recomputing it."""
+        paths = [art / "oof" / f"{self.name}.parquet", art / "oof" / f"{self.name}.json",
+                 art / "importance" / f"{self.name}_folds.parquet"]
         write_table(paths[0], self.to_frame())
         write_json(paths[1], {"fold_rmse": self.fold_rmse.tolist(), "seconds": self.seconds,
                               "predict_seconds": self.predict_seconds})
@@ -47,12 +48,12 @@ class OOFResult:
         return paths
 
     @classmethod
-    def load(cls, folder: Path, name: str) -> "OOFResult":
-        table = pd.read_parquet(folder / f"{name}.parquet")
-        meta = read_json(folder / f"{name}.json")
+    def load(cls, art: Path, name: str) -> "OOFResult":
+        table = pd.read_parquet(art / "oof" / f"{name}.parquet")
+        meta = read_json(art / "oof" / f"{name}.json")
         series = {part: rows.set_index("movie_id")["prediction"].rename(name).rename_axis(None)
                   for part, rows in table.groupby("part")}
-        importance = pd.read_parquet(folder / f"{name}_importance.parquet").set_index("feature").rename_axis(None)
+        importance = pd.read_parquet(art / "importance" / f"{name}_folds.parquet").set_index("feature").rename_axis(None)
         return cls(name, series["oof"], series["holdout"], np.array(meta["fold_rmse"]), importance, meta["seconds"],
                    meta["predict_seconds"])
 

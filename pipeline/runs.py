@@ -3,14 +3,13 @@ parameters, data fingerprint and times, so a later run overwrites the live artif
 the record of an earlier one (`movie-rating runs`)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipeline.checkpoint import fingerprint
 from pipeline.errors import InputError
 from pipeline.io import read_json, write_json
 
@@ -19,7 +18,7 @@ FOLDER = "runs"
 
 def record_run(art: Path, metrics: dict, run_info: dict) -> Path:
     """Keeps a finished run's metrics and run.json (parameters, data fingerprint, times) under its own id."""
-    digest = hashlib.sha256(json.dumps(run_info, sort_keys=True, default=str).encode()).hexdigest()[:6]
+    digest = fingerprint(run_info)[:6]
     now = time.time()       # milliseconds: two records within one second still sort in order
     folder = art / FOLDER / f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime(now))}.{int(now * 1000) % 1000:03d}Z-{digest}"
     write_json(folder / "metrics.json", metrics)
@@ -29,7 +28,7 @@ def record_run(art: Path, metrics: dict, run_info: dict) -> Path:
 
 def _summary(folder: Path) -> dict[str, Any]:
     metrics, info = read_json(folder / "metrics.json"), read_json(folder / "run.json")
-    data = hashlib.sha256(json.dumps(info["data_fingerprint"], sort_keys=True).encode()).hexdigest()[:8]
+    data = fingerprint(info["data_fingerprint"])[:8]
     newest = (metrics.get("bands", {}).get("stack") or [{}])[-1]
     return {"run": folder.name, "params": info["params_source"], "data": data,
             "CV RMSE": round(metrics["cv"]["stack"]["rmse_mean"], 4),

@@ -17,8 +17,6 @@ passed in here.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import socket
@@ -31,6 +29,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import KFold
 
+from pipeline.checkpoint import fingerprint as checkpoint_fingerprint
 from pipeline.config import Config, TuningConfig
 from pipeline.errors import InputError
 from pipeline.features.frame import MovieFrame
@@ -107,10 +106,8 @@ def _database(url: str, attempts: int = 5) -> Any:
 
 
 def fingerprint(*parts: Any) -> str:
-    def digest(array: object) -> str:
-        return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-    blob = json.dumps(parts, sort_keys=True, default=digest)
-    return hashlib.sha256(blob.encode()).hexdigest()[:12]
+    """A study's name suffix: the project's one fingerprint (pipeline/checkpoint.py), shortened."""
+    return checkpoint_fingerprint(*parts)[:12]
 
 
 def _inner_folds(n: int, cfg: TuningConfig, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -254,12 +254,12 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
         for name in track(names + list(BASELINES), "learners"):
             key = checkpoints.key("oof", name, cfg.model_inputs(), cfg.learners.params.get(name))
             if checkpoints.fresh(f"oof_{name}", key):
-                results[name] = OOFResult.load(art / "oof", name)
+                results[name] = OOFResult.load(art, name)
                 continue
             results[name] = run_oof(name, cfg, data.train, data.y, data.holdout, splits)
             importance = art / "importance" / f"{name}.csv"
             write_table(importance, fold_importance(results[name].importance))
-            checkpoints.record(f"oof_{name}", key, [*results[name].save(art / "oof"), importance])
+            checkpoints.record(f"oof_{name}", key, [*results[name].save(art), importance])
 
     with timer.stage("stack"):
         stacked = [n for n in cfg.learners.stacked if n in results]
