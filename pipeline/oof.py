@@ -53,7 +53,8 @@ class OOFResult:
         meta = read_json(art / "oof" / f"{name}.json")
         series = {part: rows.set_index("movie_id")["prediction"].rename(name).rename_axis(None)
                   for part, rows in table.groupby("part")}
-        importance = pd.read_parquet(art / "importance" / f"{name}_folds.parquet").set_index("feature").rename_axis(None)
+        importance = pd.read_parquet(art / "importance" / f"{name}_folds.parquet").set_index("feature")
+        importance = importance.rename_axis(None)
         return cls(name, series["oof"], series["holdout"], np.array(meta["fold_rmse"]), importance, meta["seconds"],
                    meta["predict_seconds"])
 
