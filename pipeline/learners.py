@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
-from pipeline.features.embeddings import TfidfSvdVectorizer
+from pipeline.features.embeddings import TfidfSvdVectorizer, fit_pca
 from pipeline.features.entities import EntityEncoder
 from pipeline.features.frame import MovieFrame
 from pipeline.features.history import HistoryEncoder
@@ -158,9 +158,9 @@ class Learner:
         e = self.cfg.entities
         return EntityEncoder(e.kinds, e.smoothing, e.inner_folds, e.billing_decay, self.cfg.seed)
 
-    def _n_components(self, block: np.ndarray) -> int:
-        wanted = int(self.params.get("n_components", self.cfg.embeddings.n_components))
-        return max(1, min(wanted, block.shape[1], block.shape[0] - 1))
+    def _n_components(self) -> int:
+        """The learner's own `n_components`, else embeddings.n_components."""
+        return int(self.params.get("n_components", self.cfg.embeddings.n_components))
 
     def _embeddings(self, frame: MovieFrame) -> dict[str, np.ndarray]:
         return {b: frame.blocks[b] for b in EMBEDDING_BLOCKS if b in self.spec.blocks and b in frame.blocks}
@@ -219,13 +219,12 @@ class Learner:
         for block in EMBEDDING_BLOCKS:
             if block in blocks and block in frame.blocks:
                 if y is not None:
-                    self.pca_[block] = PCA(self._n_components(frame.blocks[block]),
-                                           random_state=self.cfg.seed).fit(frame.blocks[block])
+                    self.pca_[block] = fit_pca(frame.blocks[block], self._n_components(), self.cfg.seed)
                 comps = self.pca_[block].transform(frame.blocks[block])
                 parts.append(pd.DataFrame(comps, columns=[f"{block}_pc{i + 1}" for i in range(comps.shape[1])]))
         if WORDS in blocks:
             if y is not None:
-                dim = int(self.params.get("n_components", self.cfg.embeddings.n_components))
+                dim = self._n_components()
                 self.words_ = TfidfSvdVectorizer(dim, self.cfg.seed).fit(frame.texts)
             comps = self.words_.transform(frame.texts)
             parts.append(pd.DataFrame(comps, columns=[f"words_svd{i + 1}" for i in range(comps.shape[1])]))

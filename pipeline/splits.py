@@ -49,7 +49,12 @@ def make_splits(years: pd.Series, cfg: SplitConfig, seed: int) -> Splits:
                          f"{cfg.n_folds} folds from {len(years)} labelled movies spanning "
                          f"{years.min()}-{years.max()}", column="date")
     fold = np.empty(len(train_ids), dtype=np.int64)
-    kfold = KFold(n_splits=cfg.n_folds, shuffle=True, random_state=seed)
-    for k, (_, part) in enumerate(kfold.split(train_ids)):
+    for k, (_, part) in enumerate(shuffled_folds(len(train_ids), cfg.n_folds, seed)):
         fold[part] = k
     return Splits(train_ids, holdout_ids, fold, cutoff)
+
+
+def shuffled_folds(n: int, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fit, held-out) positions of k shuffled folds over n rows: every split in the project, the evaluation
+    folds above and each cross-fitting or tuning loop inside them (each with its own seed)."""
+    return list(KFold(n_splits=k, shuffle=True, random_state=seed).split(np.arange(n)))

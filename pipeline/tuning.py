@@ -27,7 +27,6 @@ from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold
 
 from pipeline.checkpoint import fingerprint as checkpoint_fingerprint
 from pipeline.config import Config, TuningConfig
@@ -35,6 +34,7 @@ from pipeline.errors import InputError
 from pipeline.features.frame import MovieFrame
 from pipeline.learners import REGISTRY, make_learner
 from pipeline.progress import track
+from pipeline.splits import shuffled_folds
 
 log = logging.getLogger(__name__)
 FINISHED = ("COMPLETE", "PRUNED")
@@ -112,7 +112,7 @@ def fingerprint(*parts: Any) -> str:
 
 def _inner_folds(n: int, cfg: TuningConfig, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """A different shuffle from the evaluation folds, so CV figures do not reuse the tuning split."""
-    return list(KFold(cfg.inner_folds, shuffle=True, random_state=seed + 1).split(np.arange(n)))
+    return shuffled_folds(n, cfg.inner_folds, seed + 1)
 
 
 class _SpaceRecorder:

@@ -15,9 +15,13 @@ import os
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from sklearn.decomposition import PCA
 
 from pipeline.config import DataConfig, EmbeddingConfig
 from pipeline.io import atomic_path
@@ -27,6 +31,14 @@ log = logging.getLogger(__name__)
 TEXT_SOURCES = ("tagline", "description")
 IMAGE_SOURCES = ("poster",)
 MODALITY_SOURCES = {"text": TEXT_SOURCES, "image": IMAGE_SOURCES}
+
+
+def fit_pca(vectors: np.ndarray, n_components: int, seed: int) -> "PCA":
+    """The one PCA of embedding vectors (learners, the wide ridge's design, the neighbour search): at most
+    `n_components`, clamped to what the rows allow, seeded."""
+    from sklearn.decomposition import PCA
+    wanted = max(1, min(int(n_components), vectors.shape[1], vectors.shape[0] - 1))
+    return PCA(wanted, random_state=seed).fit(vectors)
 
 
 def health_problem(matrix: np.ndarray, cfg: EmbeddingConfig) -> str | None:

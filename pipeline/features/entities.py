@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.model_selection import KFold
 
 from pipeline.io import load_tables, save_tables
+from pipeline.splits import shuffled_folds
 
 
 @dataclass(frozen=True)
@@ -115,8 +115,7 @@ class EntityEncoder:
         n = len(y)
         parts: list[pd.DataFrame] = []
         order: list[np.ndarray] = []
-        kfold = KFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
-        for fit_pos, enc_pos in kfold.split(np.arange(n)):
+        for fit_pos, enc_pos in shuffled_folds(n, self.inner_folds, self.random_state):
             inner = EntityEncoder(self.kinds, self.smoothing, self.inner_folds, self.billing_decay)
             inner.fit({k: c.take(fit_pos) for k, c in credits.items()}, y[fit_pos])
             parts.append(inner.transform({k: c.take(enc_pos) for k, c in credits.items()}))

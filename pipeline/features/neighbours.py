@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import KFold
 
+from pipeline.features.embeddings import fit_pca
 from pipeline.io import load_arrays
+from pipeline.splits import shuffled_folds
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -40,8 +41,7 @@ def _projection(vectors: np.ndarray, n_components: int | None, seed: int) -> tup
     wanted = min(n_components or vectors.shape[1], vectors.shape[0] - 1)
     if wanted >= vectors.shape[1] or wanted < 1:
         return None
-    from sklearn.decomposition import PCA
-    pca = PCA(wanted, random_state=seed).fit(vectors)
+    pca = fit_pca(vectors, wanted, seed)
     return pca.mean_.astype(np.float32), pca.components_.astype(np.float32)
 
 
@@ -142,8 +142,7 @@ class NeighbourEncoder:
         self.fit(blocks, y)
         n = len(self.y_)
         columns: dict[str, np.ndarray] = {}
-        kfold = KFold(n_splits=self.inner_folds, shuffle=True, random_state=self.random_state)
-        for fit_pos, enc_pos in kfold.split(np.arange(n)):
+        for fit_pos, enc_pos in shuffled_folds(n, self.inner_folds, self.random_state):
             for name, vectors in self.vectors_.items():
                 sims, idx = self._neighbours(name, vectors[enc_pos], vectors[fit_pos])
                 for col, values in _columns(name, sims, self.y_[fit_pos][idx], self.ks).items():

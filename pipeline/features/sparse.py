@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from pipeline.features.embeddings import fit_pca
 from pipeline.features.frame import MovieFrame
 from pipeline.features.tabular import AGE_RATING
 from pipeline.io import load_tables, save_tables
@@ -72,10 +73,8 @@ class SparseDesign:
             self.tfidf_ = _tfidf(max_features=self.max_words).fit(frame.texts)
         self.pca_ = {}
         if self.n_components is not None:
-            from sklearn.decomposition import PCA
             for block in self._embedding_blocks(frame):
-                vectors = frame.blocks[block]
-                self.pca_[block] = PCA(min(self.n_components, *vectors.shape), random_state=self.seed).fit(vectors)
+                self.pca_[block] = fit_pca(frame.blocks[block], self.n_components, self.seed)
         return self._name_columns()
 
     def _embedding_blocks(self, frame: MovieFrame) -> list[str]:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import RidgeCV
-from sklearn.model_selection import KFold
 
 from pipeline.io import load_arrays
+from pipeline.splits import shuffled_folds
 
 
 class TextScore:
@@ -28,7 +28,7 @@ class TextScore:
     def fit_transform(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
         out = np.empty(len(y))
-        for fit, score in KFold(self.inner_folds, shuffle=True, random_state=self.random_state).split(X):
+        for fit, score in shuffled_folds(len(y), self.inner_folds, self.random_state):
             out[score] = self._ridge(X[fit], y[fit]).predict(X[score])
         full = self._ridge(X, y)
         self.coef_, self.intercept_ = full.coef_.astype(np.float64), float(full.intercept_)
