@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import ReportConfig
+from pipeline.features.embeddings import tfidf
 from pipeline.features.frame import MovieFrame
 from pipeline.heads import CatBoostHead
 from pipeline.learners import Learner
@@ -75,13 +76,12 @@ def shap_table(learner: Learner, frame: MovieFrame, cfg: ReportConfig, seed: int
 
 def cluster_words(texts: list[str], clusters: np.ndarray, top: int = 3) -> dict[int, str]:
     """Each cluster's most telling words: the largest mean TF-IDF in the cluster above the mean over all texts."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    tfidf = TfidfVectorizer(stop_words="english", min_df=3, max_df=0.2, token_pattern=r"(?u)\b[a-zA-Z]{3,}\b")
+    vectorizer = tfidf("labels")
     try:
-        X = tfidf.fit_transform(texts)
+        X = vectorizer.fit_transform(texts)
     except ValueError:                   # no word left (empty or very short texts)
         return {int(c): "" for c in np.unique(clusters)}
-    words, overall = tfidf.get_feature_names_out(), np.asarray(X.mean(axis=0)).ravel()
+    words, overall = vectorizer.get_feature_names_out(), np.asarray(X.mean(axis=0)).ravel()
     out = {}
     for c in np.unique(clusters):
         lift = np.asarray(X[clusters == c].mean(axis=0)).ravel() - overall

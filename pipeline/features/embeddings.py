@@ -22,6 +22,7 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from sklearn.decomposition import PCA
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 from pipeline.config import DataConfig, EmbeddingConfig
 from pipeline.io import atomic_path
@@ -31,6 +32,22 @@ log = logging.getLogger(__name__)
 TEXT_SOURCES = ("tagline", "description")
 IMAGE_SOURCES = ("poster",)
 MODALITY_SOURCES = {"text": TEXT_SOURCES, "image": IMAGE_SOURCES}
+
+
+# The project's TF-IDF settings, by use. "words": all_ridge's word columns (1-2 grams seen in 3+ texts, kept
+# sparse); "vectors": the tfidf-svd text vectors when no *_embeddings.npy are supplied (2+ texts, capped, then
+# SVD); "labels": the report's map regions, named by telling words only (letters, no stop words, not common).
+TFIDF_SETTINGS: dict[str, dict] = {
+    "words": {"ngram_range": (1, 2), "min_df": 3, "sublinear_tf": True, "dtype": np.float32},
+    "vectors": {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True, "max_features": 50_000},
+    "labels": {"stop_words": "english", "min_df": 3, "max_df": 0.2, "token_pattern": r"(?u)\b[a-zA-Z]{3,}\b"},
+}
+
+
+def tfidf(use: str, **extra: object) -> "TfidfVectorizer":
+    """A TfidfVectorizer with the settings of `use` (TFIDF_SETTINGS), plus `extra` (a fitted vocabulary...)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    return TfidfVectorizer(**TFIDF_SETTINGS[use], **extra)
 
 
 def fit_pca(vectors: np.ndarray, n_components: int, seed: int) -> "PCA":
@@ -64,12 +81,11 @@ class TfidfSvdVectorizer:
 
     def fit(self, texts: pd.Series) -> "TfidfSvdVectorizer":
         from sklearn.decomposition import TruncatedSVD
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import Normalizer
         vocab_size = max(2, min(self.dim, len(texts) - 1))
         self.pipeline_ = make_pipeline(
-            TfidfVectorizer(min_df=2, ngram_range=(1, 2), sublinear_tf=True, max_features=50_000),
+            tfidf("vectors"),
             TruncatedSVD(n_components=vocab_size, random_state=self.random_state), Normalizer())
         self.pipeline_.fit(texts.fillna(""))
         return self

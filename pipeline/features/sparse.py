@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from pipeline.features.embeddings import fit_pca
+from pipeline.features.embeddings import fit_pca, tfidf
 from pipeline.features.frame import MovieFrame
 from pipeline.features.tabular import AGE_RATING
 from pipeline.io import load_tables, save_tables
@@ -153,5 +153,4 @@ class SparseDesign:
 
 
 def _tfidf(**params: Any) -> "TfidfVectorizer":
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    return TfidfVectorizer(ngram_range=(1, 2), min_df=3, sublinear_tf=True, dtype=np.float32, **params)
+    return tfidf("words", **params)
