@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from pipeline.config import Config, load_config, parse_overrides  # noqa: E402
-from pipeline.data import EMBEDDING_FILES, LINK_FILES, load_folder  # noqa: E402
-from pipeline.splits import make_splits  # noqa: E402
+from pipeline.data.load import EMBEDDING_FILES, LINK_FILES, load_folder  # noqa: E402
+from pipeline.data.splits import make_splits  # noqa: E402
 from pipeline.workflow import run  # noqa: E402
 
 

@@ -28,11 +28,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from forward_validation import forward_folders, forward_parser  # noqa: E402
 
-from pipeline.clean import drop_duplicate_movies  # noqa: E402
 from pipeline.config import IntervalConfig, load_config, parse_overrides  # noqa: E402
-from pipeline.data import load_folder  # noqa: E402
+from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
+from pipeline.data.load import load_folder  # noqa: E402
 from pipeline.io import read_json  # noqa: E402
-from pipeline.oof import OOFResult  # noqa: E402
+from pipeline.training.oof import OOFResult  # noqa: E402
 from pipeline.workflow import STACK, fit_intervals, run, split_and_prepare  # noqa: E402
 
 DEFAULT_VARIANTS = {

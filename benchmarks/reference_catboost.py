@@ -26,13 +26,13 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.clean import drop_duplicate_movies  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.data import MovieData, load_folder  # noqa: E402
-from pipeline.evaluate import band_scores, paired_difference  # noqa: E402
+from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
+from pipeline.data.load import MovieData, load_folder  # noqa: E402
+from pipeline.data.splits import make_splits  # noqa: E402
 from pipeline.features.entities import Credits, EntityEncoder  # noqa: E402
-from pipeline.intervals import year_bands  # noqa: E402
-from pipeline.splits import make_splits  # noqa: E402
+from pipeline.training.evaluate import band_scores, paired_difference  # noqa: E402
+from pipeline.training.intervals import year_bands  # noqa: E402
 
 CATEGORICAL = ["age_rating", "actor_1", "actor_2", "actor_3", "director_1", "studio_1"]
 

@@ -38,16 +38,16 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from pipeline.clean import drop_duplicate_movies  # noqa: E402
 from pipeline.config import load_config  # noqa: E402
-from pipeline.data import load_folder  # noqa: E402
-from pipeline.demo import generate_demo  # noqa: E402
+from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
+from pipeline.data.load import load_folder  # noqa: E402
 from pipeline.features.entities import EntityEncoder  # noqa: E402
 from pipeline.features.history import HistoryEncoder  # noqa: E402
 from pipeline.features.neighbours import NeighbourEncoder  # noqa: E402
-from pipeline.learners import neighbour_settings  # noqa: E402
+from pipeline.learners.registry import neighbour_settings  # noqa: E402
 from pipeline.progress import peak_memory_mb, reset_peak_memory  # noqa: E402
-from pipeline.report import markdown_table  # noqa: E402
+from pipeline.report.render import markdown_table  # noqa: E402
+from pipeline.synthetic.demo import generate_demo  # noqa: E402
 from pipeline.workflow import split_and_prepare  # noqa: E402
 from tests.reference import naive_entity_encoding  # noqa: E402
 
@@ -148,7 +148,7 @@ def predict(folder: Path, n: int, out: Path, stages: Stages) -> None:
     seconds, peak = child("predict", "--model", str(out / "artifacts" / "model"), "--data-dir", str(folder),
                           "--out", str(out / "predictions.csv"))
     stages.add(n, "predict all, with model load", seconds, peak, f"{n / seconds:,.0f} movies/s")
-    from pipeline.model import ModelBundle
+    from pipeline.serving.bundle import ModelBundle
     bundle = ModelBundle.load(out / "artifacts" / "model")
     data = load_folder(folder, bundle.cfg.data, require_rating=False, embedding_dims=bundle.spec.dims)
     one = data.subset(data.movies.index[:1].to_numpy())

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from pipeline.data import MovieData
+    from pipeline.data.load import MovieData
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,12 +81,12 @@ def main() -> None:
         return
 
     # the pipeline is imported here only: the --worker runs in AutoGluon's environment without it
-    from pipeline.clean import drop_duplicate_movies
     from pipeline.config import load_config
-    from pipeline.data import load_folder
-    from pipeline.evaluate import band_scores, paired_difference
-    from pipeline.intervals import year_bands
-    from pipeline.splits import make_splits
+    from pipeline.data.clean import drop_duplicate_movies
+    from pipeline.data.load import load_folder
+    from pipeline.data.splits import make_splits
+    from pipeline.training.evaluate import band_scores, paired_difference
+    from pipeline.training.intervals import year_bands
     from pipeline.workflow import run
 
     cfg = load_config(ROOT / "params.yaml")

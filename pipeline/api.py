@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.data import EMBEDDING_FILES, MovieData, frames_data, load_folder
+from pipeline.data.load import EMBEDDING_FILES, MovieData, frames_data, load_folder
 from pipeline.errors import InputError
-from pipeline.explain import GROUPS, feature_group, top_reasons
-from pipeline.intervals import interval_columns, level_name
-from pipeline.model import ModelBundle
+from pipeline.report.explain import GROUPS, feature_group, top_reasons
+from pipeline.serving.bundle import ModelBundle
 from pipeline.serving.trust import configured_key
+from pipeline.training.intervals import interval_columns, level_name
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +192,7 @@ class Model:
                 movie_id: int | None = None, name: str | None = None,
                 embeddings: dict[str, np.ndarray] | None = None) -> Explanation:
         """The reasons of one movie (by id, or by its unique title; the only movie if there is one)."""
-        from pipeline.whatif import find_movie
+        from pipeline.serving.whatif import find_movie
         data = self._data(movies, actors, directors, studios, embeddings)
         if movie_id is None and name is None and len(data.movies) == 1:
             movie_id = int(data.movies.index[0])
@@ -218,8 +218,8 @@ class Model:
                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
                movie_id: int | None = None, name: str | None = None, top: int | None = None,
                max_edits: int | None = None, embeddings: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
-        """Edits the model associates with a higher rating for one movie (pipeline/whatif.py)."""
-        from pipeline.whatif import find_movie, whatif
+        """Edits the model associates with a higher rating for one movie (pipeline/serving/whatif.py)."""
+        from pipeline.serving.whatif import find_movie, whatif
         data = self._data(movies, actors, directors, studios, embeddings)
         movie_id = find_movie(data, movie_id, name)
         cfg = self.bundle.cfg.whatif.model_copy(update={k: v for k, v in (("top", top), ("max_edits", max_edits))
@@ -227,8 +227,8 @@ class Model:
         return whatif(self.bundle, data, movie_id, cfg, self.bundle.cfg.seed, self.cache_dir)
 
     def ultimate(self) -> dict[str, Any]:
-        """The highest-predicted movie a producer could make, from the model alone (pipeline/whatif.py)."""
-        from pipeline.whatif import ultimate
+        """The highest-predicted movie a producer could make, from the model alone (pipeline/serving/whatif.py)."""
+        from pipeline.serving.whatif import ultimate
         cfg = self.bundle.cfg
         return ultimate(self.bundle, cfg.ultimate, cfg.whatif, cfg.seed, self.cache_dir)
 

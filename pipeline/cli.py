@@ -35,7 +35,7 @@ def _run(args: argparse.Namespace) -> None:
     cfg, source = run_config(args)
     check_out_dir(args.out_dir)
     if args.demo:
-        from pipeline.demo import generate_demo
+        from pipeline.synthetic.demo import generate_demo
         data_dir = args.out_dir / "data" / "demo"
         generate_demo(data_dir, n_movies=args.demo_movies, seed=cfg.seed)
     else:
@@ -81,7 +81,7 @@ SHOWN = 10      # movies printed by `predict`; the file has them all
 
 def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
     """One movie's prediction, intervals, training-data note and reasons, as `predict` prints them."""
-    from pipeline.intervals import level_name
+    from pipeline.training.intervals import level_name
     spans = "  ".join(f"{level_name(lv)}%: {row[f'lower_{level_name(lv)}']:.2f}-{row[f'upper_{level_name(lv)}']:.2f}"
                       for lv in levels)
     seen = (f"in the training data, actual {row['actual_rating']:.2f}" if row["in_training_data"]
@@ -102,7 +102,7 @@ def _explain(args: argparse.Namespace) -> None:
 
 def _whatif(args: argparse.Namespace) -> None:
     from pipeline.api import Model
-    from pipeline.whatif import whatif_markdown
+    from pipeline.serving.whatif import whatif_markdown
     model = Model.load(args.model)
     movies = model.folder_movies(args.data_dir)
     start = time.perf_counter()
@@ -114,7 +114,7 @@ def _whatif(args: argparse.Namespace) -> None:
 
 def _ultimate(args: argparse.Namespace) -> None:
     from pipeline.api import Model
-    from pipeline.whatif import ultimate_markdown
+    from pipeline.serving.whatif import ultimate_markdown
     text = ultimate_markdown(Model.load(args.model).ultimate())
     print(text)
     if args.out:
@@ -123,7 +123,7 @@ def _ultimate(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from pipeline.report import render_report
+    from pipeline.report.render import render_report
     if not (args.out_dir / "artifacts" / "metrics.json").is_file():
         raise InputError(str(args.out_dir), "no finished run here (artifacts/metrics.json is missing); pass the "
                          "--out-dir of a run, or train one with run_all.py")
@@ -148,7 +148,7 @@ def _runs(args: argparse.Namespace) -> None:
 
 
 def _demo(args: argparse.Namespace) -> None:
-    from pipeline.demo import generate_demo
+    from pipeline.synthetic.demo import generate_demo
     seed = load_config(default_params()).seed if args.seed is None else args.seed   # as `run --demo`
     generate_demo(args.out, n_movies=args.n_movies, seed=seed)
     print(f"demo data ({args.n_movies:,} movies, seed {seed}) written to {args.out}")

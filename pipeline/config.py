@@ -92,7 +92,7 @@ class LearnersConfig(Section):
     stacked: tuple[str, ...]
     target: Literal["raw", "level", "level_spread"]
     trend_after: float = Field(ge=0.0, le=1.0)   # share of the era lines' slope continued past the data
-    exclude_blocks: tuple[str, ...]      # feature blocks no learner reads (names: pipeline/learners.py)
+    exclude_blocks: tuple[str, ...]      # feature blocks no learner reads (names: pipeline/learners/registry.py)
     params: dict[str, dict[str, Any]]
 
     @model_validator(mode="after")
@@ -173,7 +173,7 @@ class EvaluationConfig(Section):
 class IntervalConfig(Section):
     levels: tuple[float, ...] = Field(min_length=1)   # nominal coverage of each interval, e.g. 0.8 and 0.95
     scale: Literal["residual_line", "era_spread"]     # sigma's year line: of |residuals|, or of the ratings' spread
-    difficulty: tuple[str, ...]          # what sigma reads besides the era spread (pipeline/intervals.py)
+    difficulty: tuple[str, ...]          # what sigma reads besides the era spread (pipeline/training/intervals.py)
     log_floor: float = Field(gt=0.0)     # g fits log(|residual| / spread + log_floor)
 
     @model_validator(mode="after")

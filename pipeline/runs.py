@@ -9,9 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipeline.checkpoint import fingerprint
 from pipeline.errors import InputError
 from pipeline.io import read_json, write_json
+from pipeline.training.checkpoint import fingerprint
 
 FOLDER = "runs"
 

@@ -19,29 +19,37 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from pipeline.checkpoint import Checkpoints
-from pipeline.clean import drop_duplicate_movies, loading_log
 from pipeline.config import PROJECT_ROOT, Config
-from pipeline.data import MovieData, load_folder
+from pipeline.data.clean import drop_duplicate_movies, loading_log
+from pipeline.data.load import MovieData, load_folder
+from pipeline.data.splits import Splits, make_splits
 from pipeline.errors import InputError
-from pipeline.evaluate import band_scores, cold_start_mask, cv_scores, evaluate, paired_difference, scores
-from pipeline.explain import fold_importance, shap_table, umap_map
 from pipeline.features.frame import MovieFrame
-from pipeline.intervals import IntervalModel, check_difficulty, coverage_table, difficulty_table, year_bands
 from pipeline.io import Transaction, read_json, sha256_file, write_json, write_table, write_text
-from pipeline.learners import BASELINES, BLOCKS, FEATURE_PARAMS, HEADS, REGISTRY, available, blocks_used
-from pipeline.model import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
-from pipeline.oof import OOFResult, run_oof
+from pipeline.learners.registry import BASELINES, BLOCKS, FEATURE_PARAMS, HEADS, REGISTRY, available, blocks_used
+from pipeline.learners.target import EraTarget
 from pipeline.progress import StageTimer, track
-from pipeline.report import STACK, STACK_BAG, render_report
+from pipeline.report.explain import fold_importance, shap_table, umap_map
+from pipeline.report.render import STACK, STACK_BAG, render_report
 from pipeline.runs import record_run
+from pipeline.serving.bundle import ModelBundle, Prepared, fit_bundle, package_versions, prepare, stack_table
 from pipeline.serving.trust import signing_key
-from pipeline.splits import Splits, make_splits
-from pipeline.stacking import Stacker, fit_stack
-from pipeline.target import EraTarget
+from pipeline.serving.whatif import ultimate, whatif
 from pipeline.tracking import check_tracking, log_run
-from pipeline.tuning import TuningResult, learner_plan, storage_for, tune_learner, tune_stacker, tuned_config, work
-from pipeline.whatif import ultimate, whatif
+from pipeline.training.checkpoint import Checkpoints
+from pipeline.training.evaluate import band_scores, cold_start_mask, cv_scores, evaluate, paired_difference, scores
+from pipeline.training.intervals import IntervalModel, check_difficulty, coverage_table, difficulty_table, year_bands
+from pipeline.training.oof import OOFResult, run_oof
+from pipeline.training.stacking import Stacker, fit_stack
+from pipeline.training.tuning import (
+    TuningResult,
+    learner_plan,
+    storage_for,
+    tune_learner,
+    tune_stacker,
+    tuned_config,
+    work,
+)
 
 log = logging.getLogger(__name__)
 

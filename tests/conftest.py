@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.config import PROJECT_ROOT, Config, load_config, project_config
-from pipeline.demo import generate_demo
+from pipeline.synthetic.demo import generate_demo
 
 CASE_DIR = Path(os.environ.get("MOVIE_CASE_DIR", PROJECT_ROOT.parent / "shared" / "data" / "case"))
 TINY_LEARNERS = {

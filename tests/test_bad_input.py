@@ -154,7 +154,7 @@ def test_missing_parameter_is_named(tmp_path: Path) -> None:
 
 
 def test_unknown_movies_and_duplicate_credits_are_dropped_and_counted(demo_copy: Path, tiny_cfg) -> None:
-    from pipeline.data import load_folder
+    from pipeline.data.load import load_folder
     actors = pd.read_csv(demo_copy / "actors.csv")
     extra = pd.DataFrame({"movie_id": [99_999, 99_999], "original_id": [0, 0], "actor_name": ["Ghost", "Ghost 2"]})
     pd.concat([actors, actors.head(4), extra]).to_csv(demo_copy / "actors.csv", index=False)

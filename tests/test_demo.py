@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from pipeline.demo import (
+from pipeline.synthetic.demo import (
     MIN_MOVIES,
     MOVIE_COLUMNS,
     STAR_MIN_FILMS,

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from pipeline.explain import GROUPS, feature_group, group_codes, top_reasons
 from pipeline.features.sparse import Sparse
-from pipeline.heads import CatBoostHead, LGBMHead, LinearHead, MeanHead, SparseRidgeHead, XGBHead
+from pipeline.learners.heads import CatBoostHead, LGBMHead, LinearHead, MeanHead, SparseRidgeHead, XGBHead
+from pipeline.report.explain import GROUPS, feature_group, group_codes, top_reasons
 
 
 def _data(n: int = 300) -> tuple[pd.DataFrame, np.ndarray]:

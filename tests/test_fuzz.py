@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.data import load_folder
+from pipeline.data.load import load_folder
 from pipeline.errors import InputError
-from pipeline.model import ModelBundle
+from pipeline.serving.bundle import ModelBundle
 from tests.test_trust import rehash
 
 BUDGET = settings(max_examples=40, deadline=None, derandomize=True, database=None,

@@ -13,7 +13,7 @@ pytest.importorskip("torch", reason="the image encoder path needs the optional i
 transformers = pytest.importorskip("transformers", reason="the image encoder path needs transformers")
 
 from pipeline.config import project_config  # noqa: E402
-from pipeline.data import load_folder  # noqa: E402
+from pipeline.data.load import load_folder  # noqa: E402
 from pipeline.features.frame import fit_sources  # noqa: E402
 from tests.test_posters import checkpoint  # noqa: E402,F401  (the tiny random CLIP fixture)
 

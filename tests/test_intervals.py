@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config
-from pipeline.intervals import IntervalModel, bounds, coverage_table, interval_score, year_bands
+from pipeline.training.intervals import IntervalModel, bounds, coverage_table, interval_score, year_bands
 
 
 def _drifting(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:

@@ -14,9 +14,9 @@ import yaml
 from pipeline.api import Model
 from pipeline.cli import main
 from pipeline.config import PROJECT_ROOT, deep_merge
-from pipeline.demo import generate_demo
 from pipeline.errors import InputError
 from pipeline.features.embeddings import sentence_vectors
+from pipeline.synthetic.demo import generate_demo
 from tests.conftest import TINY
 
 NEW_MOVIE = {"movie_id": [0], "name": ["Paper Moons"], "date": [2026], "minute": [104],

@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline.clean import drop_duplicate_movies
 from pipeline.config import Config
-from pipeline.data import load_folder
-from pipeline.model import prepare
-from pipeline.oof import run_oof
-from pipeline.splits import make_splits
-from pipeline.stacking import Stacker, stack_oof
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import load_folder
+from pipeline.data.splits import make_splits
+from pipeline.serving.bundle import prepare
+from pipeline.training.oof import run_oof
+from pipeline.training.stacking import Stacker, stack_oof
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ class Spy:
 
 def test_every_training_row_predicted_once_by_a_model_that_never_saw_it(setup, tiny_cfg, monkeypatch) -> None:
     raw, splits, prep, train, holdout, y = setup
-    monkeypatch.setattr("pipeline.oof.make_learner", lambda name, cfg, drop=frozenset(): Spy())
+    monkeypatch.setattr("pipeline.training.oof.make_learner", lambda name, cfg, drop=frozenset(): Spy())
     Spy.fitted = []
     result = run_oof("spy", tiny_cfg, train, y, holdout, splits)
     assert not result.oof.isna().any()
@@ -152,7 +152,7 @@ def test_splits_are_temporal_and_folds_cover_training(setup) -> None:
 
 
 def test_shipped_bundle_predicts_the_same_after_save_and_load(setup, tiny_cfg, tmp_path) -> None:
-    from pipeline.model import ModelBundle, fit_bundle
+    from pipeline.serving.bundle import ModelBundle, fit_bundle
     raw, splits, prep, train, holdout, y = setup
     names = ["tabular_catboost", "tabular_lgbm", "text_ridge", "image_lgbm"]
     table = pd.DataFrame({n: y + i * 0.01 for i, n in enumerate(names)} | {"year": train.tabular["year"].to_numpy()})
@@ -167,7 +167,7 @@ def test_shipped_bundle_predicts_the_same_after_save_and_load(setup, tiny_cfg, t
 
 
 def test_excluded_blocks_are_read_by_no_learner_before_or_after_loading(setup, tiny_cfg, tmp_path) -> None:
-    from pipeline.model import ModelBundle, fit_bundle
+    from pipeline.serving.bundle import ModelBundle, fit_bundle
     raw, splits, prep, train, holdout, y = setup
     cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(
         update={"exclude_blocks": ("entities", "neighbours")})})

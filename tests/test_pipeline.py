@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.io import sha256_file
-from pipeline.learners import REGISTRY
+from pipeline.learners.registry import REGISTRY
 
 
 @pytest.fixture(scope="module")
@@ -48,9 +48,9 @@ def test_the_reported_holdout_is_the_shipped_recipe(run_out: Path, demo_dir: Pat
     """The stack's holdout predictions (metrics, report, stack.parquet) are what the shipped model's recipe
     predicts through ModelBundle.predict when fitted on the training rows: the model folder's own config
     (tuned parameters), learners and stacker, refitted here independently of the run."""
-    from pipeline.clean import drop_duplicate_movies
-    from pipeline.data import load_folder
-    from pipeline.model import ModelBundle, fit_bundle
+    from pipeline.data.clean import drop_duplicate_movies
+    from pipeline.data.load import load_folder
+    from pipeline.serving.bundle import ModelBundle, fit_bundle
     art = run_out / "artifacts"
     shipped = ModelBundle.load(art / "model")
     folds = pd.read_csv(art / "folds.csv")
@@ -137,8 +137,8 @@ def test_predict_names_the_missing_input(run_out: Path, demo_dir: Path, tmp_path
 
 def test_predict_in_chunks_equals_one_pass(run_out: Path, demo_dir: Path, tmp_path: Path) -> None:
     from pipeline.config import PredictConfig
-    from pipeline.data import load_folder
-    from pipeline.model import ModelBundle
+    from pipeline.data.load import load_folder
+    from pipeline.serving.bundle import ModelBundle
     bundle = ModelBundle.load(run_out / "artifacts" / "model")
     data = load_folder(_new_movies(demo_dir, tmp_path / "new"), bundle.cfg.data, require_rating=False)
     whole = bundle.predict(data, tmp_path / "cache")

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.config import project_config
-from pipeline.data import load_folder
+from pipeline.data.load import load_folder
 from pipeline.errors import InputError
 from pipeline.features.entities import Credits, EntityEncoder
 from pipeline.features.neighbours import NeighbourEncoder

@@ -10,10 +10,10 @@ import pytest
 pytest.importorskip("torch", reason="the seed network needs the optional torch extra (requirements-image.txt)")
 
 from pipeline.config import Config  # noqa: E402
-from pipeline.data import load_folder  # noqa: E402
-from pipeline.learners import Learner, make_learner  # noqa: E402
-from pipeline.model import prepare  # noqa: E402
-from pipeline.seednet import BRANCHES, TRUNK  # noqa: E402
+from pipeline.data.load import load_folder  # noqa: E402
+from pipeline.learners.registry import Learner, make_learner  # noqa: E402
+from pipeline.learners.seednet import BRANCHES, TRUNK  # noqa: E402
+from pipeline.serving.bundle import prepare  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from pipeline.config import Config
-from pipeline.data import load_folder
+from pipeline.data.load import load_folder
 from pipeline.features.frame import MovieFrame
 from pipeline.features.sparse import SparseDesign
-from pipeline.heads import skops_dump, skops_load
-from pipeline.model import prepare
+from pipeline.learners.heads import skops_dump, skops_load
+from pipeline.serving.bundle import prepare
 
 BLOCKS = ("tabular", "entities", "words", "text")
 DECAY = 0.8

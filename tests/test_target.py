@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.clean import drop_duplicate_movies
 from pipeline.config import Config
-from pipeline.data import load_folder
-from pipeline.learners import make_learner
-from pipeline.model import prepare
-from pipeline.target import EraTarget, fit_hinge, hinge
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import load_folder
+from pipeline.learners.registry import make_learner
+from pipeline.learners.target import EraTarget, fit_hinge, hinge
+from pipeline.serving.bundle import prepare
 
 
 def drifting(n: int = 6000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

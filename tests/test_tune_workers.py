@@ -16,10 +16,10 @@ import optuna
 import pytest
 import yaml
 
-from pipeline.clean import drop_duplicate_movies
 from pipeline.config import PROJECT_ROOT, load_config
-from pipeline.data import load_folder
-from pipeline.tuning import ROUND, SLOT, WORKER, process_token, storage_for
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import load_folder
+from pipeline.training.tuning import ROUND, SLOT, WORKER, process_token, storage_for
 from pipeline.workflow import split_and_prepare, tune
 
 POSTGRES = os.environ.get("PIPELINE_TEST_POSTGRES")

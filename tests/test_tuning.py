@@ -13,13 +13,13 @@ import numpy as np
 import optuna
 import pytest
 
-from pipeline.clean import drop_duplicate_movies
 from pipeline.config import PROJECT_ROOT, Config
-from pipeline.data import load_folder
-from pipeline.learners import REGISTRY, make_learner
-from pipeline.model import prepare
-from pipeline.splits import make_splits
-from pipeline.tuning import storage_for, tune_learner, tuned_config
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import load_folder
+from pipeline.data.splits import make_splits
+from pipeline.learners.registry import REGISTRY, make_learner
+from pipeline.serving.bundle import prepare
+from pipeline.training.tuning import storage_for, tune_learner, tuned_config
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +140,7 @@ def test_holdout_ratings_cannot_change_tuning(demo_dir: Path, tiny_cfg: Config, 
 def test_a_new_stacker_search_range_starts_a_new_study(tiny_cfg, tmp_path, monkeypatch) -> None:
     """The stacker's study name carries its search space, as the learners' do: an edited range must not resume
     the trials of the old one."""
-    from pipeline import tuning
+    from pipeline.training import tuning
     rng = np.random.default_rng(0)
     y = rng.normal(3.0, 0.5, 300)
     table = __import__("pandas").DataFrame({"a": y + rng.normal(0, 0.3, 300), "year": rng.integers(1990, 2010, 300)})

@@ -8,10 +8,10 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import Config
-from pipeline.data import load_folder
-from pipeline.demo import DemoTruth
-from pipeline.model import ModelBundle
-from pipeline.whatif import Casting, Edit, Variants, ultimate, ultimate_markdown, whatif, whatif_markdown
+from pipeline.data.load import load_folder
+from pipeline.serving.bundle import ModelBundle
+from pipeline.serving.whatif import Casting, Edit, Variants, ultimate, ultimate_markdown, whatif, whatif_markdown
+from pipeline.synthetic.demo import DemoTruth
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +91,7 @@ def test_text_is_never_edited_and_ratings_follow_the_story(setup) -> None:
     fields = {e["edits"][0].split(" → ")[0] for e in answer["single_edits"]}
     assert fields <= {"runtime", "age rating", "director", "studio", "lead actor", "new top-billed actor"}
     casting = Casting(bundle, bundle.cfg.whatif)
-    from pipeline.whatif import story_vector
+    from pipeline.serving.whatif import story_vector
     offered, _ = casting.age_ratings(story_vector(bundle, data, 5, cache))
     near = bundle.catalogue.neighbours(story_vector(bundle, data, 5, cache), bundle.cfg.whatif.neighbours)
     shares = bundle.catalogue.movies["age_rating"].iloc[near].value_counts(normalize=True)
@@ -145,8 +145,8 @@ def test_an_inactive_star_director_is_never_offered(demo_dir: Path, tiny_cfg: Co
     import numpy as np
     import pandas as pd
 
-    from pipeline.model import fit_bundle
-    from pipeline.stacking import Stacker
+    from pipeline.serving.bundle import fit_bundle
+    from pipeline.training.stacking import Stacker
     truth = DemoTruth.load(demo_dir)
     data = load_folder(demo_dir, tiny_cfg.data, require_rating=True)
     links = data.credits["director"]

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from pipeline.data.splits import shuffled_folds
 from pipeline.io import load_tables, save_tables
-from pipeline.splits import shuffled_folds
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
-from pipeline.data import EMBEDDING_FILES, MovieData
+from pipeline.data.load import EMBEDDING_FILES, MovieData
 from pipeline.errors import InputError
 from pipeline.features.embeddings import (
     DEFAULT_TEXT_MODEL,

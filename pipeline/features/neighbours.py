@@ -25,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.data.splits import shuffled_folds
 from pipeline.features.embeddings import fit_pca
 from pipeline.io import load_arrays
-from pipeline.splits import shuffled_folds
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

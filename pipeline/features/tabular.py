@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from pipeline.data import TEXT_COLUMNS
+from pipeline.data.load import TEXT_COLUMNS
 
 AGE_RATING = "age_rating"
 CATEGORICAL = (AGE_RATING,)

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import RidgeCV
 
+from pipeline.data.splits import shuffled_folds
 from pipeline.io import load_arrays
-from pipeline.splits import shuffled_folds
 
 
 class TextScore:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import CleanConfig
-from pipeline.data import TEXT_COLUMNS, MovieData
+from pipeline.data.load import TEXT_COLUMNS, MovieData
 
 CleaningLog = list[dict[str, object]]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.data import LINK_FILES, MOVIE_COLUMNS, MovieData
+from pipeline.data.load import LINK_FILES, MOVIE_COLUMNS, MovieData
 from pipeline.features.embeddings import MODALITY_SOURCES
 from pipeline.io import load_arrays, load_tables, save_tables
 

@@ -2,7 +2,7 @@
 
 Both answers are searches over the shipped model's predictions, never causal claims: they say
 which changes the model *associates* with higher ratings. Every change is one a producer could
-make, judged from the model's catalogue of training movies (pipeline/catalogue.py):
+make, judged from the model's catalogue of training movies (pipeline/serving/catalogue.py):
 
 - **people and studios who can be hired**: at least `min_films` training films, a credit in the
   last `active_within_years` years of the training data (credits after a silence of more than
@@ -41,12 +41,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.clean import age_categories
 from pipeline.config import UltimateConfig, WhatIfConfig
-from pipeline.data import LINK_FILES, MovieData
+from pipeline.data.clean import age_categories
+from pipeline.data.load import LINK_FILES, MovieData
 from pipeline.errors import InputError
-from pipeline.intervals import level_name
-from pipeline.model import ModelBundle
+from pipeline.serving.bundle import ModelBundle
+from pipeline.training.intervals import level_name
 
 KEEP = "keep"
 ENTITY_FIELDS = {"director": "director", "studio": "studio", "lead_actor": "actor", "add_actor": "actor"}

@@ -14,20 +14,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.catalogue import Catalogue
-from pipeline.clean import CleaningLog, CleaningStats, apply_cleaning, fit_cleaning
 from pipeline.config import Config, parse_config
-from pipeline.data import MovieData
+from pipeline.data.clean import CleaningLog, CleaningStats, apply_cleaning, fit_cleaning
+from pipeline.data.load import MovieData
 from pipeline.errors import InputError
-from pipeline.explain import GROUPS, feature_group, group_codes
 from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
-from pipeline.heads import skops_dump, skops_load
-from pipeline.intervals import IntervalModel, difficulty_table
 from pipeline.io import atomic_dir, load_arrays, read_json, sha256_file, write_json
-from pipeline.learners import Learner, make_learner
+from pipeline.learners.heads import skops_dump, skops_load
+from pipeline.learners.registry import Learner, make_learner
+from pipeline.report.explain import GROUPS, feature_group, group_codes
 from pipeline.serving import trust
-from pipeline.stacking import Stacker
+from pipeline.serving.catalogue import Catalogue
+from pipeline.training.intervals import IntervalModel, difficulty_table
+from pipeline.training.stacking import Stacker
 
 MODEL_FORMAT = 3     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation;
                      # 3: the catalogue of training movies (credits, careers, stories)

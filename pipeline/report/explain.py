@@ -15,8 +15,8 @@ import pandas as pd
 from pipeline.config import ReportConfig
 from pipeline.features.embeddings import tfidf
 from pipeline.features.frame import MovieFrame
-from pipeline.heads import CatBoostHead
-from pipeline.learners import Learner
+from pipeline.learners.heads import CatBoostHead
+from pipeline.learners.registry import Learner
 
 # (group, pattern on a learner's column name), first match wins; see the column names in pipeline/features/
 GROUP_PATTERNS = (
@@ -62,7 +62,7 @@ def fold_importance(importance: pd.DataFrame) -> pd.DataFrame:
 def shap_table(learner: Learner, frame: MovieFrame, cfg: ReportConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SHAP values (CatBoost's exact TreeSHAP) and the feature values they explain, for a row sample.
 
-    The learner models ratings relative to their era (pipeline/target.py); its SHAP values are
+    The learner models ratings relative to their era (pipeline/learners/target.py); its SHAP values are
     scaled by each movie's era spread, so they are in rating points like its predictions."""
     if not isinstance(learner.head_, CatBoostHead):
         raise TypeError(f"{learner.name}: SHAP values are drawn for the CatBoost tabular learner")

@@ -28,13 +28,13 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from pipeline.checkpoint import fingerprint as checkpoint_fingerprint
 from pipeline.config import Config, TuningConfig
+from pipeline.data.splits import shuffled_folds
 from pipeline.errors import InputError
 from pipeline.features.frame import MovieFrame
-from pipeline.learners import REGISTRY, make_learner
+from pipeline.learners.registry import REGISTRY, make_learner
 from pipeline.progress import track
-from pipeline.splits import shuffled_folds
+from pipeline.training.checkpoint import fingerprint as checkpoint_fingerprint
 
 log = logging.getLogger(__name__)
 FINISHED = ("COMPLETE", "PRUNED")
@@ -106,7 +106,7 @@ def _database(url: str, attempts: int = 5) -> Any:
 
 
 def fingerprint(*parts: Any) -> str:
-    """A study's name suffix: the project's one fingerprint (pipeline/checkpoint.py), shortened."""
+    """A study's name suffix: the project's one fingerprint (pipeline/training/checkpoint.py), shortened."""
     return checkpoint_fingerprint(*parts)[:12]
 
 
@@ -454,7 +454,7 @@ def tune_stacker(cfg: Config, learners: list[str], table: pd.DataFrame, y: np.nd
     """The ridge stacker's penalty, on inner CV over the out-of-fold table."""
     import optuna
 
-    from pipeline.stacking import Stacker
+    from pipeline.training.stacking import Stacker
     start = time.perf_counter()
     folds = _inner_folds(len(y), cfg.tuning, cfg.seed)
     defaults = {"alpha": cfg.stacking.alpha}

@@ -15,8 +15,8 @@ import pandas as pd
 from scipy.optimize import lsq_linear
 
 from pipeline.config import StackingConfig
+from pipeline.data.splits import Splits
 from pipeline.io import read_json
-from pipeline.splits import Splits
 
 SUM_WEIGHT = 1e3      # the sum-to-one row's weight per sqrt(row): the sum holds to ~1e-6
 PRUNE_BELOW = 1e-9     # a learner weight this small changes no prediction by more than ~5e-9 rating points

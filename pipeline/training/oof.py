@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.data.splits import Splits
 from pipeline.features.frame import MovieFrame
 from pipeline.io import read_json, write_json, write_table
-from pipeline.learners import make_learner
+from pipeline.learners.registry import make_learner
 from pipeline.progress import track
-from pipeline.splits import Splits
 
 log = logging.getLogger(__name__)
 

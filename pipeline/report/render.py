@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline.io import read_json, write_text  # noqa: E402
-from pipeline.target import EraTarget  # noqa: E402
+from pipeline.learners.target import EraTarget  # noqa: E402
 
 STACK = "stack"
 STACK_BAG = "stack_fold_mean"     # the stack over the mean of each learner's fold models (not shipped)
@@ -70,7 +70,7 @@ def _era_sentence(era: dict) -> str:
         return "The learners fit raw ratings (`learners.target: raw`)."
     (knot, level, slope), (s_knot, spread, s_slope) = era["level"], era["spread"]
     out = (f"The learners fit each rating relative to its era (`learners.target: {era['mode']}`, "
-           "`pipeline/target.py`): fitted on the training rows, the mean rating is flat at "
+           "`pipeline/learners/target.py`): fitted on the training rows, the mean rating is flat at "
            f"{level:.2f} until {knot:.0f}, then changes by {slope:+.4f} a year")
     if era["mode"] == "level_spread":
         out += (f"; the mean absolute deviation from it is {spread:.2f} until {s_knot:.0f}, then changes by "
@@ -305,7 +305,7 @@ def _optuna_figures(art: Path, tuning: dict, run_info: dict, figs: Figures) -> l
     from optuna.visualization import matplotlib as ov
 
     from pipeline.config import TuningConfig
-    from pipeline.tuning import storage_for
+    from pipeline.training.tuning import storage_for
     storage = storage_for(TuningConfig.model_validate(run_info["params"]["tuning"]), art / "tuning")
     out = []
     for name, result in tuning.items():
@@ -353,7 +353,7 @@ def _whatif_section(art: Path) -> list[str]:
     path = art / "whatif.json"
     if not path.is_file():
         return []
-    from pipeline.whatif import ultimate_markdown, whatif_markdown
+    from pipeline.serving.whatif import ultimate_markdown, whatif_markdown
     answers = read_json(path)
     out = ["## What if?", "",
            "What the shipped model predicts if one thing about a movie changed (runtime, age rating, director, "

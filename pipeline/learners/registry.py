@@ -24,7 +24,8 @@ from pipeline.features.history import HistoryEncoder
 from pipeline.features.neighbours import NeighbourEncoder
 from pipeline.features.sparse import Sparse, SparseDesign
 from pipeline.features.text_score import TextScore
-from pipeline.heads import (
+from pipeline.io import read_json
+from pipeline.learners.heads import (
     CatBoostHead,
     LGBMHead,
     LinearHead,
@@ -34,9 +35,8 @@ from pipeline.heads import (
     skops_dump,
     skops_load,
 )
-from pipeline.io import read_json
-from pipeline.seednet import SeedNetHead
-from pipeline.target import EraTarget
+from pipeline.learners.seednet import SeedNetHead
+from pipeline.learners.target import EraTarget
 
 # Blocks a learner may read from a MovieFrame.
 TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE = (

@@ -6,7 +6,7 @@ how hard a movie is:
 
     σ = spread(year) × exp(g(difficulty features))
 
-- `spread(year)`: the era's spread line (pipeline/target.py) fitted on the calibration rows. Ratings
+- `spread(year)`: the era's spread line (pipeline/learners/target.py) fitted on the calibration rows. Ratings
   spread more every decade since the 1970s and the movies to predict come after the training years;
   the hinge line continues that growth past them, which residuals alone cannot (plain residuals cover
   63% of the 2014+ holdout at the 80% level).
@@ -32,7 +32,7 @@ import pandas as pd
 
 from pipeline.config import IntervalConfig
 from pipeline.errors import InputError
-from pipeline.target import MIN_SPREAD_SHARE, EraTarget, fit_hinge, hinge
+from pipeline.learners.target import MIN_SPREAD_SHARE, EraTarget, fit_hinge, hinge
 
 DERIVED = ("disagreement", "extremity", "position")
 

@@ -1,0 +1,1 @@
+"""Explanations (importances, SHAP, reasons, the map) and the markdown report."""

@@ -1,0 +1,1 @@
+"""Out-of-fold learners, the stacker, tuning, evaluation, intervals and checkpoints."""
