@@ -16,12 +16,22 @@ import pandas as pd
 from pipeline.errors import InputError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+UMASK = _umask()      # temporary files are private (0600, 0700); what is published gets the usual modes
+
+
 @contextmanager
 def atomic_path(path: Path) -> Iterator[Path]:
     """Yields a temporary path beside `path`; renamed onto it only if the block succeeds."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~UMASK)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
@@ -98,6 +108,7 @@ def atomic_dir(path: Path) -> Iterator[Path]:
     """Build a folder under a temporary name; swap it into place only when complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~UMASK)
     try:
         yield tmp
         old = path.with_name(f".{path.name}.old")

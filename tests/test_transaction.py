@@ -62,3 +62,17 @@ def test_a_commit_cut_short_is_finished_by_the_next_start(tmp_path):
     assert [(out / rel).read_text() for rel in ("artifacts/metrics.json", "artifacts/model/a", "reports/report.md")] \
         == ["new"] * 3
     assert not tx.journal.exists() and not (out / "artifacts" / ".model.old").exists()
+
+
+def test_what_is_written_gets_the_usual_modes(tmp_path):
+    """Temporary files are private (mkstemp: 0600, mkdtemp: 0700); once renamed into place, a model folder
+    and its files must be readable as the umask allows, or a colleague cannot load a shared model."""
+    import os
+
+    from pipeline.io import UMASK, atomic_dir, write_json
+    write_json(tmp_path / "metrics.json", {"rmse": 0.45})
+    with atomic_dir(tmp_path / "model") as folder:
+        write_json(folder / "manifest.json", {})
+    assert os.stat(tmp_path / "metrics.json").st_mode & 0o777 == 0o666 & ~UMASK
+    assert os.stat(tmp_path / "model").st_mode & 0o777 == 0o777 & ~UMASK
+    assert os.stat(tmp_path / "model" / "manifest.json").st_mode & 0o777 == 0o666 & ~UMASK
