@@ -2,6 +2,12 @@
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception in one line for an error message: its text's first line, else its type's name."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 class InputError(ValueError):
     """Bad input or bad parameters: reported as one line, never as a traceback.
 

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import numpy as np
 import pandas as pd
 
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 
 
 def _umask() -> int:
@@ -63,8 +63,7 @@ def reading(path: Path) -> Iterator[None]:
     except InputError:
         raise
     except Exception as exc:      # whatever the parser raised: the file is not what it should be
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(str(path), f"cannot be read ({reason})") from None
+        raise InputError(str(path), f"cannot be read ({first_line(exc)})") from None
 
 
 def read_json(path: Path) -> Any:

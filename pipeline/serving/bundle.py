@@ -17,7 +17,7 @@ import pandas as pd
 from pipeline.config import Config, parse_config
 from pipeline.data.clean import CleaningLog, CleaningStats, apply_cleaning, fit_cleaning
 from pipeline.data.load import MovieData
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
 from pipeline.io import atomic_dir, load_arrays, read_json, sha256_file, write_json
@@ -185,9 +185,8 @@ class ModelBundle:
         except InputError:
             raise
         except Exception as exc:   # noqa: BLE001 - files that parse but do not fit together are bad input too
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise InputError(str(folder), f"model files do not fit together ({type(exc).__name__}: {reason}); "
-                             "retrain with run_all.py or restore the folder") from None
+            raise InputError(str(folder), f"model files do not fit together ({type(exc).__name__}: "
+                             f"{first_line(exc)}); retrain with run_all.py or restore the folder") from None
 
     @classmethod
     def _read(cls, folder: Path) -> "ModelBundle":

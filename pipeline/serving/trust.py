@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import multiprocessing as mp
 import os
 import signal
@@ -25,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import InputError
-from pipeline.io import sha256_file
+from pipeline.errors import InputError, first_line
+from pipeline.io import read_json, reading, sha256_file
 
 KEY_ENV = "MOVIE_RATING_SIGNING_KEY"
 CACHE_ENV = "MOVIE_RATING_CACHE"
@@ -74,6 +73,11 @@ def _mac(folder: Path, key: bytes) -> str:
     return hmac.new(key, (folder / "manifest.json").read_bytes(), hashlib.sha256).hexdigest()
 
 
+def _digest(folder: Path) -> str:
+    """The folder's identity for the cache of checked folders: the sha256 of its manifest."""
+    return sha256_file(folder / "manifest.json")
+
+
 def verify(folder: Path, model_format: int, key: bytes | None) -> None:
     """Refuse a model folder with a missing, altered or unlisted file, a wrong or (with a key) missing
     signature, or a booster file that does not parse cleanly in a throwaway process."""
@@ -89,11 +93,9 @@ def verify(folder: Path, model_format: int, key: bytes | None) -> None:
                                    _mac(folder, key)):
             raise InputError(str(signature), "does not match manifest.json under the configured key: the folder "
                              "was altered after signing, or signed with another key; refusing it")
-    try:
-        content = json.loads(manifest.read_text(encoding="utf-8"))
+    content = read_json(manifest)
+    with reading(manifest):
         listed = {str(rel): str(digest) for rel, digest in content["files"].items()}
-    except Exception as exc:   # noqa: BLE001 - any malformed manifest is bad input
-        raise InputError(str(manifest), f"cannot be read ({exc})") from None
     if content.get("format") != model_format:
         raise InputError(str(manifest), f"model folder format {content.get('format', 1)}, this version of the "
                          f"pipeline reads format {model_format}: retrain with run_all.py")
@@ -109,23 +111,24 @@ def verify(folder: Path, model_format: int, key: bytes | None) -> None:
              if p.is_file() and p.name not in ("manifest.json", SIGNATURE) and str(p.relative_to(folder)) not in listed]
     if extra:
         raise InputError(str(folder / extra[0]), "not listed in manifest.json; refusing an altered model folder")
-    if key is None and not _known(folder):
-        probe_native([folder / rel for rel in sorted(listed) if Path(rel).name in NATIVE])
-        remember(folder)
+    if key is None:
+        checked = _cache() / _digest(folder)
+        if not checked.is_file():
+            probe_native([folder / rel for rel in sorted(listed) if Path(rel).name in NATIVE])
+            _touch(checked)
 
 
 def _cache() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "movie-rating") / "checked"
 
 
-def _known(folder: Path) -> bool:
-    return (_cache() / sha256_file(folder / "manifest.json")).is_file()
-
-
 def remember(folder: Path) -> None:
-    """Record that this machine wrote, or has checked, the folder with this manifest (best effort)."""
-    try:
-        path = _cache() / sha256_file(folder / "manifest.json")
+    """Record that this machine wrote, or has checked, the folder with this manifest."""
+    _touch(_cache() / _digest(folder))
+
+
+def _touch(path: Path) -> None:
+    try:            # best effort: an unwritable cache only means the check is repeated next time
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
     except OSError:
@@ -181,8 +184,7 @@ def _probe_child(paths: list[str], send) -> None:    # runs in the throwaway pro
         try:
             _parse(NATIVE[Path(path).name], path)
         except Exception as exc:   # noqa: BLE001 - reported to the parent, which refuses the file
-            text = str(exc).strip().splitlines()
-            send.send(("failed", text[0][:300] if text else type(exc).__name__))
+            send.send(("failed", first_line(exc)[:300]))
             return
     send.send(None)
 
