@@ -30,7 +30,7 @@ import pandas as pd
 
 from pipeline.config import Config, TuningConfig
 from pipeline.data.splits import shuffled_folds
-from pipeline.errors import InputError
+from pipeline.errors import InputError, first_line
 from pipeline.features.frame import MovieFrame
 from pipeline.learners.registry import REGISTRY, make_learner
 from pipeline.progress import track
@@ -99,7 +99,7 @@ def _database(url: str, attempts: int = 5) -> Any:
                 shown = sqlalchemy.engine.make_url(url).render_as_string(hide_password=True)
             except sqlalchemy.exc.ArgumentError:
                 shown = "it"            # not even a URL
-            reason = str(exc).strip().splitlines()[0]
+            reason = first_line(exc)
             if isinstance(exc, ImportError) or "No module named" in reason:
                 reason += " (PostgreSQL: pip install -e .[postgres], URL postgresql+psycopg://...)"
             raise InputError("params.yaml", f"parameter 'tuning.storage': cannot open {shown}: {reason}") from None
