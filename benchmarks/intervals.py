@@ -31,9 +31,12 @@ from forward_validation import forward_folders, forward_parser  # noqa: E402
 from pipeline.config import IntervalConfig, load_config, parse_overrides  # noqa: E402
 from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
 from pipeline.data.load import load_folder  # noqa: E402
+from pipeline.data.prepare import split_and_prepare  # noqa: E402
 from pipeline.io import read_json  # noqa: E402
+from pipeline.report.render import STACK  # noqa: E402
+from pipeline.training.intervals import fit_intervals  # noqa: E402
 from pipeline.training.oof import OOFResult  # noqa: E402
-from pipeline.workflow import STACK, fit_intervals, run, split_and_prepare  # noqa: E402
+from pipeline.workflow import run  # noqa: E402
 
 DEFAULT_VARIANTS = {
     "era spread": {"scale": "era_spread", "difficulty": []},

@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.config import load_config  # noqa: E402
 from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
 from pipeline.data.load import load_folder  # noqa: E402
+from pipeline.data.prepare import split_and_prepare  # noqa: E402
 from pipeline.features.entities import EntityEncoder  # noqa: E402
 from pipeline.features.history import HistoryEncoder  # noqa: E402
 from pipeline.features.neighbours import NeighbourEncoder  # noqa: E402
@@ -48,7 +49,6 @@ from pipeline.learners.registry import neighbour_settings  # noqa: E402
 from pipeline.progress import peak_memory_mb, reset_peak_memory  # noqa: E402
 from pipeline.report.render import markdown_table  # noqa: E402
 from pipeline.synthetic.demo import generate_demo  # noqa: E402
-from pipeline.workflow import split_and_prepare  # noqa: E402
 from tests.reference import naive_entity_encoding  # noqa: E402
 
 TEXT_DIM = 384

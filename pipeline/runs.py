@@ -3,17 +3,33 @@ parameters, data fingerprint and times, so a later run overwrites the live artif
 the record of an earlier one (`movie-rating runs`)."""
 from __future__ import annotations
 
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from pipeline.config import PROJECT_ROOT
 from pipeline.errors import InputError
-from pipeline.io import read_json, write_json
+from pipeline.io import read_json, sha256_file, write_json
 from pipeline.training.checkpoint import fingerprint
 
 FOLDER = "runs"
+
+
+def git_commit() -> str | None:
+    """The checkout's commit, if the code runs from one."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def data_fingerprint(folder: Path) -> dict[str, str]:
+    """sha256 of each input file of a data folder."""
+    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file() and p.suffix in {".csv", ".npy"}}
 
 
 def record_run(art: Path, metrics: dict, run_info: dict) -> Path:

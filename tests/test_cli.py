@@ -100,10 +100,12 @@ def test_dvc_stage_reads_what_run_all_reads() -> None:
     import yaml
 
     from pipeline.config import Config
+    from pipeline.workflow import AROUND_STAGES, STAGES
     stage = yaml.safe_load((PROJECT_ROOT / "dvc.yaml").read_text())["stages"]["run"]
     params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
     assert stage["cmd"] == "python run_all.py"
-    assert set(stage["params"]) == set(Config.model_fields) - {"predict", "profiles"}
+    read = {section for s in STAGES for section in s.reads} | set(AROUND_STAGES)
+    assert set(stage["params"]) == read == set(Config.model_fields) - {"predict", "profiles"}
     assert set(stage["params"]) <= set(params)
     assert [next(iter(m)) for m in stage["metrics"]] == ["artifacts/metrics.json"]
     assert params["data"]["dir"] in stage["deps"]

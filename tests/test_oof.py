@@ -10,8 +10,8 @@ import pytest
 from pipeline.config import Config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
+from pipeline.data.prepare import prepare
 from pipeline.data.splits import make_splits
-from pipeline.serving.bundle import prepare
 from pipeline.training.oof import run_oof
 from pipeline.training.stacking import Stacker, stack_oof
 
@@ -270,7 +270,8 @@ def test_holdout_ratings_cannot_change_the_interval_model(setup, tiny_cfg) -> No
     """The intervals are calibrated on training rows' out-of-fold residuals only: scrambling the holdout's
     ratings leaves sigma's line and every calibration score identical (and changes the holdout coverage, so
     the holdout did reach the evaluation); scrambling one fold's training ratings changes the model."""
-    from pipeline.workflow import Labelled, fit_intervals
+    from pipeline.data.prepare import Labelled
+    from pipeline.training.intervals import fit_intervals
     raw, splits, prep, train, holdout, y = setup
     names = ["text_ridge", "baseline_year_trend"]
     results = {n: run_oof(n, tiny_cfg, train, y, holdout, splits) for n in names}

@@ -7,9 +7,9 @@ import numpy as np
 
 from pipeline.config import Config
 from pipeline.data.load import load_folder
+from pipeline.data.prepare import prepare
 from pipeline.features.text_score import TextScore
 from pipeline.learners.registry import TEXT_SCORE, Learner, blocks_used, make_learner
-from pipeline.serving.bundle import prepare
 
 
 def test_a_rows_own_rating_never_reaches_its_own_score():

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import workflow
 from pipeline.cli import main
 from pipeline.io import Transaction, sha256_file, write_text
+from pipeline.stages import explain
 
 QUICK = ["-S", "tuning.enabled=false", "-S", "ablation.enabled=false"]
 OUTPUTS = ["artifacts/model/manifest.json", "artifacts/metrics.json", "artifacts/run.json", "artifacts/whatif.json",
@@ -33,7 +33,7 @@ def test_a_run_killed_after_its_refit_changes_nothing(demo_dir, tiny_params, tmp
 
     def explain_then_die(*args, **kwargs):
         raise Killed()
-    monkeypatch.setattr(workflow, "explain", explain_then_die)
+    monkeypatch.setattr(explain, "explain_model", explain_then_die)
     with pytest.raises(Killed):     # another model: a different stacker penalty
         main([*run, "-S", "stacking.alpha=3.0"])
     assert (out / "artifacts" / ".staging" / "artifacts" / "model" / "manifest.json").is_file()   # it got that far

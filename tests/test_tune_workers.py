@@ -19,8 +19,9 @@ import yaml
 from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.training.tuning import ROUND, SLOT, WORKER, process_token, storage_for
-from pipeline.workflow import split_and_prepare, tune
+from pipeline.data.prepare import split_and_prepare
+from pipeline.training.scheduler import ROUND, SLOT, WORKER, process_token, storage_for
+from pipeline.training.tuning import tune_learners
 
 POSTGRES = os.environ.get("PIPELINE_TEST_POSTGRES")
 BUDGETS = {"text_ridge": 7, "tabular_lgbm": 5}
@@ -54,7 +55,7 @@ def _drive(params: Path, data_dir: Path, out: Path) -> dict:
     raw, _ = drop_duplicate_movies(load_folder(data_dir, cfg.data, require_rating=True))
     _, _, data = split_and_prepare(raw, cfg, out / "artifacts" / "cache")
     storage = storage_for(cfg.tuning, out / "artifacts" / "tuning")
-    return {"cfg": cfg, "results": tune(cfg, data, storage, out / "artifacts")}
+    return {"cfg": cfg, "results": tune_learners(cfg, data, storage, out / "artifacts" / "tuning")}
 
 
 def _trials(cfg, out: Path, study_name: str) -> list[optuna.trial.FrozenTrial]:

@@ -16,10 +16,11 @@ import pytest
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
+from pipeline.data.prepare import prepare
 from pipeline.data.splits import make_splits
 from pipeline.learners.registry import REGISTRY, make_learner
-from pipeline.serving.bundle import prepare
-from pipeline.training.tuning import storage_for, tune_learner, tuned_config
+from pipeline.training.scheduler import storage_for
+from pipeline.training.tuning import tune_learner, tuned_config
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,8 @@ def test_killed_run_resumes_its_studies(demo_dir: Path, tiny_params: Path, tmp_p
 def test_holdout_ratings_cannot_change_tuning(demo_dir: Path, tiny_cfg: Config, tmp_path: Path) -> None:
     """Scramble the holdout's ratings in the data: every study (its name, which fingerprints its inputs, its
     best parameters and value) stays identical; scrambling training ratings instead changes them."""
-    from pipeline.workflow import split_and_prepare, tune
+    from pipeline.data.prepare import split_and_prepare
+    from pipeline.training.tuning import tune_learners
     cfg = tiny_cfg.model_copy(update={"tuning": tiny_cfg.tuning.model_copy(
         update={"enabled": True, "trials": {"text_ridge": 3, "tabular_lgbm": 2}})})
     raw, _ = drop_duplicate_movies(load_folder(demo_dir, cfg.data, require_rating=True))
@@ -128,7 +130,8 @@ def test_holdout_ratings_cannot_change_tuning(demo_dir: Path, tiny_cfg: Config, 
             movies.loc[ids, "rating"] = np.random.default_rng(0).uniform(0.5, 5.0, len(ids))
         _, _, data = split_and_prepare(type(raw)(movies, raw.credits, raw.embeddings, raw.source, raw.counts),
                                        cfg, tmp_path / tag / "cache")
-        results = tune(cfg, data, storage_for(cfg.tuning, tmp_path / tag / "tuning"), tmp_path / tag)
+        folder = tmp_path / tag / "tuning"
+        results = tune_learners(cfg, data, storage_for(cfg.tuning, folder), folder)
         return {n: (r.study_name, r.best_params, r.best_value) for n, r in results.items()}
 
     original = tuned(None, "original")

@@ -7,6 +7,7 @@ Adding a learner is adding one REGISTRY entry; its defaults live in params.yaml 
 """
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import json
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.errors import InputError
 from pipeline.features.embeddings import TfidfSvdVectorizer, fit_pca
 from pipeline.features.entities import EntityEncoder
 from pipeline.features.frame import MovieFrame
@@ -336,3 +338,22 @@ def make_learner(name: str, cfg: Config, drop: frozenset[str] = frozenset()) -> 
     if name not in REGISTRY:
         raise KeyError(f"unknown learner '{name}'; known: {', '.join(REGISTRY)}")
     return Learner(name, cfg.learners.params.get(name, {}), cfg, drop)
+
+
+def check_learners(cfg: Config) -> None:
+    """Every learner, learner parameter and feature block params.yaml names exists (did-you-mean if not)."""
+    for name in cfg.learners.enabled + tuple(cfg.learners.params) + tuple(cfg.tuning.trials):
+        if name not in REGISTRY:
+            raise InputError("params.yaml", f"parameter 'learners': unknown learner '{name}'; "
+                             f"known: {', '.join(REGISTRY)}")
+    for name, params in cfg.learners.params.items():
+        known = HEADS[REGISTRY[name].head].parameters() | set(FEATURE_PARAMS)
+        for key in sorted(set(params) - known):
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            raise InputError("params.yaml", f"parameter 'learners.params.{name}.{key}': {name}'s "
+                             f"{REGISTRY[name].head} head has no such parameter"
+                             + (f"; did you mean '{close[0]}'?" if close else ""))
+    for block in cfg.learners.exclude_blocks:
+        if block not in BLOCKS:
+            raise InputError("params.yaml", f"parameter 'learners.exclude_blocks': unknown feature block '{block}'; "
+                             f"known: {', '.join(BLOCKS)}")

@@ -305,7 +305,7 @@ def _optuna_figures(art: Path, tuning: dict, run_info: dict, figs: Figures) -> l
     from optuna.visualization import matplotlib as ov
 
     from pipeline.config import TuningConfig
-    from pipeline.training.tuning import storage_for
+    from pipeline.training.scheduler import storage_for
     storage = storage_for(TuningConfig.model_validate(run_info["params"]["tuning"]), art / "tuning")
     out = []
     for name, result in tuning.items():

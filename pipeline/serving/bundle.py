@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from pipeline.config import Config, parse_config
-from pipeline.data.clean import CleaningLog, CleaningStats, apply_cleaning, fit_cleaning
+from pipeline.data.clean import CleaningStats, apply_cleaning
 from pipeline.data.load import MovieData
+from pipeline.data.prepare import prepare
+from pipeline.data.splits import Splits
 from pipeline.errors import InputError, first_line
 from pipeline.features.embeddings import TfidfSvdVectorizer
-from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame, fit_sources
+from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame
 from pipeline.io import atomic_dir, load_arrays, read_json, sha256_file, write_json
 from pipeline.learners.heads import skops_dump, skops_load
 from pipeline.learners.registry import Learner, make_learner
@@ -27,7 +29,7 @@ from pipeline.report.explain import GROUPS, feature_group, group_codes
 from pipeline.serving import trust
 from pipeline.serving.catalogue import Catalogue
 from pipeline.training.intervals import IntervalModel, difficulty_table
-from pipeline.training.stacking import Stacker
+from pipeline.training.stacking import Stacker, stack_table
 
 MODEL_FORMAT = 3     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation;
                      # 3: the catalogue of training movies (credits, careers, stories)
@@ -46,32 +48,6 @@ def package_versions() -> dict[str, str]:
             except metadata.PackageNotFoundError:
                 continue
     return versions
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """Cleaned data and its MovieFrame, with what was fitted to produce them."""
-    data: MovieData
-    frame: MovieFrame
-    stats: CleaningStats
-    spec: FrameSpec
-    log: CleaningLog
-    vectors: dict[str, np.ndarray]     # every vector source, rows as data
-
-
-def prepare(data: MovieData, cfg: Config, fit_ids: np.ndarray, cache_dir: Path) -> Prepared:
-    """Fit cleaning statistics and text vectorisers on `fit_ids` only, then apply them to all rows."""
-    stats = fit_cleaning(data.movies.loc[fit_ids], cfg.clean)
-    cleaned, log = apply_cleaning(data, stats, cfg.clean)
-    vectors, spec = fit_sources(cleaned, cfg, fit_ids, cache_dir)
-    return Prepared(cleaned, build_frame(cleaned, vectors, cfg), stats, spec, log, vectors)
-
-
-def stack_table(frame: MovieFrame, predictions: dict[str, np.ndarray], raw_features: tuple[str, ...]) -> pd.DataFrame:
-    table = pd.DataFrame(predictions)
-    for col in raw_features:
-        table[col] = frame.tabular[col].to_numpy(np.float64)
-    return table
 
 
 @dataclass
@@ -227,3 +203,11 @@ def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names:
     catalogue = Catalogue.build(data, prep.data, rows, prep.vectors)
     return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker, reference, catalogue, intervals,
                        evaluation or {})
+
+
+def shipped_holdout(raw: MovieData, cfg: Config, splits: Splits, stacker: Stacker, cache: Path) -> np.ndarray:
+    """The holdout predicted through `ModelBundle.predict` by the shipped recipe fitted on the training rows
+    only (preprocessing, each stacked learner refitted once, the stacker's weights): what the report scores."""
+    bundle = fit_bundle(raw, cfg, splits.train_ids, stacker.learners, stacker, cache)
+    preds = bundle.predict(raw.subset(splits.holdout_ids), cache).set_index("movie_id")
+    return preds.loc[splits.holdout_ids, "predicted_rating"].clip(*cfg.data.rating_range).to_numpy()

@@ -36,6 +36,14 @@ def fingerprint(*parts: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def code_fingerprint() -> str:
+    """sha256 over the package's source: an edited (even uncommitted) module invalidates every checkpoint."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parents[1].rglob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 class Checkpoints:
     def __init__(self, art: Path, *base: Any):
         self.art = art

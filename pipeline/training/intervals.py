@@ -30,9 +30,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipeline.config import IntervalConfig
+from pipeline.config import Config, IntervalConfig
+from pipeline.data.prepare import Labelled
 from pipeline.errors import InputError
 from pipeline.learners.target import MIN_SPREAD_SHARE, EraTarget, fit_hinge, hinge
+from pipeline.training.oof import OOFResult
 
 DERIVED = ("disagreement", "extremity", "position")
 
@@ -210,3 +212,19 @@ def year_bands(years: np.ndarray, edges: tuple[int, ...]) -> list[tuple[str, np.
         label = f"{lo}+" if hi == last + 1 else f"{lo}" if hi - lo == 1 else f"{lo}-{(hi - 1) % 100:02d}"
         out.append((label, (years >= lo) & (years < hi)))
     return out if len(out) > 2 else out[:1]
+
+
+def fit_intervals(cfg: Config, data: Labelled, results: dict[str, OOFResult], learners: list[str],
+                  stack_cv: np.ndarray, stack_holdout: np.ndarray) -> tuple[IntervalModel, dict]:
+    """The interval model, calibrated on the training rows' out-of-fold predictions of the shipped learners
+    and the stack; its coverage cross-validated on those rows and observed on the holdout, per year band."""
+    table = difficulty_table(data.train.tabular, {n: results[n].oof.to_numpy() for n in learners})
+    model = IntervalModel(cfg.intervals, learners).fit(table, stack_cv, data.y, data.splits.fold)
+    holdout_table = difficulty_table(data.holdout.tabular, {n: results[n].holdout.to_numpy() for n in learners})
+    bounds = model.predict(holdout_table, stack_holdout, cfg.data.rating_range)
+    years = data.holdout.tabular["year"].to_numpy()
+    return model, {"levels": list(cfg.intervals.levels), "scale": cfg.intervals.scale,
+                   "difficulty": list(cfg.intervals.difficulty),
+                   "cv": model.cross_coverage(data.y, stack_cv),
+                   "holdout": coverage_table(data.y_holdout, stack_holdout, bounds, years,
+                                             year_bands(years, cfg.evaluation.year_bands), cfg.intervals.levels)}

@@ -15,8 +15,11 @@ import pandas as pd
 from scipy.optimize import lsq_linear
 
 from pipeline.config import StackingConfig
+from pipeline.data.prepare import Labelled
 from pipeline.data.splits import Splits
+from pipeline.features.frame import MovieFrame
 from pipeline.io import read_json
+from pipeline.training.oof import OOFResult
 
 SUM_WEIGHT = 1e3      # the sum-to-one row's weight per sqrt(row): the sum holds to ~1e-6
 PRUNE_BELOW = 1e-9     # a learner weight this small changes no prediction by more than ~5e-9 rating points
@@ -128,3 +131,19 @@ def fit_stack(cfg: StackingConfig, learners: list[str], train: pd.DataFrame, hol
     """
     stacker = Stacker(cfg, learners, seed).fit(train, y)
     return stacker, stack_oof(cfg, learners, train, y, splits, seed), stacker.predict(holdout)
+
+
+def stack_table(frame: MovieFrame, predictions: dict[str, np.ndarray], raw_features: tuple[str, ...]) -> pd.DataFrame:
+    """The stacker's input: one column of predictions per learner, then the raw features it reads."""
+    table = pd.DataFrame(predictions)
+    for col in raw_features:
+        table[col] = frame.tabular[col].to_numpy(np.float64)
+    return table
+
+
+def stack_inputs(data: Labelled, results: dict[str, OOFResult], learners: list[str],
+                 raw_features: tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The stacker's training table (the learners' out-of-fold predictions) and holdout table (their fold
+    models' mean)."""
+    return (stack_table(data.train, {n: results[n].oof.to_numpy() for n in learners}, raw_features),
+            stack_table(data.holdout, {n: results[n].holdout.to_numpy() for n in learners}, raw_features))

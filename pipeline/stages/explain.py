@@ -1,0 +1,50 @@
+"""explain: the shipped model's importances, SHAP values of its tabular learner and the map of the
+descriptions, the files the report draws; one reusable unit."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.data.load import MovieData
+from pipeline.io import write_table
+from pipeline.report.explain import shap_table, umap_map
+from pipeline.runner import Folders, Units
+from pipeline.serving.bundle import ModelBundle
+
+
+def explain(cfg: Config, raw: MovieData, labelled: np.ndarray, bundle: ModelBundle, model_key: str,
+            units: Units, folders: Folders) -> dict[str, Any]:
+    units.reuse("explain", units.key("explain", model_key, cfg.report.model_dump(mode="json")),
+                lambda: (None, explain_model(bundle, raw, labelled, cfg, folders.art)), lambda: None)
+    return {}
+
+
+def explain_model(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Config, art: Path) -> list[Path]:
+    """Shipped-model importances, SHAP values of the tabular learner, and the description map; the files."""
+    frame = bundle.frame(raw.subset(labelled), art / "cache")
+    written = []
+    for name, learner in bundle.learners.items():
+        imp = learner.head_.importance()
+        written.append(art / "importance" / f"{name}_shipped.csv")
+        write_table(written[-1], pd.DataFrame({"feature": imp.index, "importance": imp.to_numpy()})
+                    .sort_values("importance", ascending=False, ignore_index=True))
+    tabular = next((lr for lr in bundle.learners.values() if lr.spec.head == "catboost"), None)
+    if tabular is not None:
+        values, features = shap_table(tabular, frame, cfg.report, cfg.seed)
+        written += [art / "explain" / "shap_values.parquet", art / "explain" / "shap_features.parquet"]
+        write_table(written[-2], values)
+        write_table(written[-1], features.astype(
+            {c: str for c in features.columns if not pd.api.types.is_numeric_dtype(features[c])}))
+    vectors = frame.blocks.get("text")
+    if vectors is not None:    # description vectors alone when the folder has them, else the text block
+        if "description" in raw.embeddings:
+            vectors = raw.embeddings["description"][raw.movies.index.get_indexer(labelled)]
+        ratings = raw.movies.loc[labelled, "rating"].to_numpy()
+        written.append(art / "explain" / "umap.parquet")
+        texts = raw.movies.loc[labelled, "description"].fillna("").tolist()
+        write_table(written[-1], umap_map(vectors, ratings, labelled, texts, cfg.report, cfg.seed))
+    return written
