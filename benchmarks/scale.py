@@ -45,7 +45,7 @@ from pipeline.data.prepare import split_and_prepare  # noqa: E402
 from pipeline.features.entities import EntityEncoder  # noqa: E402
 from pipeline.features.history import HistoryEncoder  # noqa: E402
 from pipeline.features.neighbours import NeighbourEncoder  # noqa: E402
-from pipeline.learners.registry import neighbour_settings  # noqa: E402
+from pipeline.learners.blocks import neighbour_settings  # noqa: E402
 from pipeline.progress import peak_memory_mb, reset_peak_memory  # noqa: E402
 from pipeline.report.render import markdown_table  # noqa: E402
 from pipeline.synthetic.demo import generate_demo  # noqa: E402

@@ -155,3 +155,20 @@ def test_a_new_stacker_search_range_starts_a_new_study(tiny_cfg, tmp_path, monke
     edited = tuning.tune_stacker(tiny_cfg, ["a"], table, y, storage)
     assert edited.study_name != first.study_name
     assert 1e-4 <= edited.best_params["alpha"] <= 1.0
+
+
+def test_a_learner_is_an_estimator_tuning_clones(train, tiny_cfg) -> None:
+    """Tuning clones one base learner per trial and sets the trial's parameters: the clone fits exactly as a
+    learner configured with them, the base is left as it was, and an unknown parameter is refused."""
+    from sklearn.base import clone
+    frame, y = train
+    base = make_learner("tabular_lgbm", tiny_cfg)
+    trial = clone(base).set_params(num_leaves=5, n_estimators=30)
+    assert base.params == tiny_cfg.learners.params["tabular_lgbm"]
+    cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update={"params": dict(
+        tiny_cfg.learners.params) | {"tabular_lgbm": base.params | {"num_leaves": 5, "n_estimators": 30}}})})
+    np.testing.assert_array_equal(trial.fit(frame, y).predict(frame),
+                                  make_learner("tabular_lgbm", cfg).fit(frame, y).predict(frame))
+    assert not np.array_equal(trial.predict(frame), clone(base).fit(frame, y).predict(frame))
+    with pytest.raises(ValueError, match="num_leafs"):
+        clone(base).set_params(num_leafs=5)

@@ -19,35 +19,41 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.errors import InputError
-from pipeline.features.embeddings import TfidfSvdVectorizer, fit_pca
-from pipeline.features.entities import EntityEncoder
 from pipeline.features.frame import MovieFrame
-from pipeline.features.history import HistoryEncoder
-from pipeline.features.neighbours import NeighbourEncoder
 from pipeline.features.sparse import Sparse, SparseDesign
-from pipeline.features.text_score import TextScore
 from pipeline.io import read_json
-from pipeline.learners.heads import (
-    CatBoostHead,
-    LGBMHead,
-    LinearHead,
-    MeanHead,
-    SparseRidgeHead,
-    XGBHead,
-    skops_dump,
-    skops_load,
+from pipeline.learners.blocks import (
+    BLOCKS,
+    DERIVED_BLOCKS,
+    EMBEDDING_BLOCKS,
+    ENTITIES,
+    HISTORY,
+    IMAGE,
+    NAMES,
+    NEIGHBOURS,
+    TABULAR,
+    TEXT,
+    TEXT_SCORE,
+    WORDS,
+    YEAR,
+    Block,
+    Columns,
+    Components,
+    Design,
+    Entities,
+    History,
+    Neighbours,
+    StoryScore,
+    Words,
 )
+from pipeline.learners.heads import CatBoostHead, LGBMHead, LinearHead, MeanHead, SparseRidgeHead, XGBHead
 from pipeline.learners.seednet import SeedNetHead
 from pipeline.learners.target import EraTarget
 
-# Blocks a learner may read from a MovieFrame.
-TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE = (
-    "tabular", "entities", "history", "names", "text", "image", "words", "year", "neighbours", "text_score")
-BLOCKS = (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE)
-DERIVED_BLOCKS = (NEIGHBOURS, TEXT_SCORE)    # computed from the embedding blocks: nothing without them
-EMBEDDING_BLOCKS = (TEXT, IMAGE)
 # learner parameters that shape the features, not the head
 FEATURE_PARAMS = ("n_components", "max_words", "n_knots", "text_alphas")
+SETTINGS = ("name", "cfg", "drop")      # a learner's parameters besides its head's and its features'
+
 
 def catboost_space(trial: Any) -> dict[str, Any]:
     return {"depth": trial.suggest_int("depth", 4, 7),
@@ -139,100 +145,71 @@ HEADS: dict[str, type] = {"catboost": CatBoostHead, "lgbm": LGBMHead, "xgboost":
 OPTIONAL_LIBRARY = {"seed_net": "torch"}
 
 
-def neighbour_settings(cfg: Config) -> dict[str, Any]:
-    """The neighbour encoder's settings from params.yaml (besides its k), for fitting and for loading."""
-    emb = cfg.embeddings
-    return {"inner_folds": cfg.entities.inner_folds, "random_state": cfg.seed, "n_components": emb.neighbour_components,
-            "exact_max": emb.neighbour_exact_max, "nprobe": emb.neighbour_nprobe}
-
-
 class Learner:
-    """One base learner: builds its feature matrix from a MovieFrame, then fits its head."""
+    """One base learner, shaped like a scikit-learn estimator: `get_params`, `set_params` and
+    `sklearn.base.clone` work (tuning clones one per trial), `fit(frame, y)`, `predict(frame)`.
 
-    def __init__(self, name: str, params: dict[str, Any], cfg: Config, drop: frozenset[str] = frozenset()):
-        self.name = name
-        spec, removed = REGISTRY[name], removed_blocks(cfg, drop)
-        self.spec = replace(spec, blocks=tuple(b for b in spec.blocks if b not in removed))
-        self.params = dict(params)
-        self.cfg = cfg
+    Like scikit-learn's TransformedTargetRegressor, `fit` moves the ratings to the era-relative target
+    (EraTarget, fitted on the learner's own rows), fits everything inside on it (the feature blocks,
+    pipeline/learners/blocks.py, then the head) and `predict` maps the head's output back to ratings.
+    Everything fitted on ratings is fitted inside `fit`, so cross-validation nests it automatically."""
 
-    def _encoder(self) -> EntityEncoder:
-        e = self.cfg.entities
-        return EntityEncoder(e.kinds, e.smoothing, e.inner_folds, e.billing_decay, self.cfg.seed)
+    def __init__(self, name: str, cfg: Config, drop: frozenset[str] = frozenset(), **params: Any):
+        self.name, self.cfg, self.drop, self.params = name, cfg, drop, params
+
+    @property
+    def spec(self) -> LearnerSpec:
+        """The registry's entry, without the blocks params.yaml or an ablation removes."""
+        removed = removed_blocks(self.cfg, self.drop)
+        return replace(REGISTRY[self.name], blocks=tuple(b for b in REGISTRY[self.name].blocks if b not in removed))
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"name": self.name, "cfg": self.cfg, "drop": self.drop, **self.params}
+
+    def set_params(self, **params: Any) -> "Learner":
+        unknown = sorted(set(params) - set(SETTINGS) - known_parameters(self.name))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown parameter(s) {', '.join(unknown)}")
+        for key in SETTINGS:
+            if key in params:
+                setattr(self, key, params.pop(key))
+        self.params = self.params | params
+        return self
+
+    def _blocks(self, present: set[str]) -> list[Block] | list[Design]:
+        """The feature blocks this learner reads, given the embedding blocks `present` in its data."""
+        blocks, cfg = self.spec.blocks, self.cfg
+        if HEADS[self.spec.head].sparse:
+            e = cfg.entities
+            return [Design(SparseDesign(blocks, e.kinds, e.billing_decay, int(self.params["max_words"]),
+                                        int(self.params["n_knots"]), cfg.seed, self.params.get("n_components")))]
+        embeddings = tuple(b for b in EMBEDDING_BLOCKS if b in blocks and b in present)
+        made: list[Block] = [Columns(b) for b in (TABULAR, YEAR) if b in blocks]
+        made += [Entities(cfg)] if ENTITIES in blocks else []
+        made += [History(cfg)] if HISTORY in blocks else []
+        made += [Columns(NAMES)] if NAMES in blocks else []
+        made += [Neighbours(cfg, embeddings)] if NEIGHBOURS in blocks and embeddings else []
+        made += [StoryScore(cfg, tuple(self.params["text_alphas"]))] if TEXT_SCORE in blocks and TEXT in present else []
+        made += [Components(b, self._n_components(), cfg.seed) for b in embeddings]
+        made += [Words(self._n_components(), cfg.seed)] if WORDS in blocks else []
+        return made
 
     def _n_components(self) -> int:
         """The learner's own `n_components`, else embeddings.n_components."""
         return int(self.params.get("n_components", self.cfg.embeddings.n_components))
 
-    def _embeddings(self, frame: MovieFrame) -> dict[str, np.ndarray]:
-        return {b: frame.blocks[b] for b in EMBEDDING_BLOCKS if b in self.spec.blocks and b in frame.blocks}
-
-    def _sparse_design(self) -> SparseDesign:
-        e = self.cfg.entities
-        return SparseDesign(self.spec.blocks, e.kinds, e.billing_decay, int(self.params["max_words"]),
-                            int(self.params["n_knots"]), self.cfg.seed, self.params.get("n_components"))
-
-    def sparse_features(self, frame: MovieFrame, fitting: bool = False) -> Sparse:
-        if fitting:
-            self.design_ = self._sparse_design().fit(frame)
-        return self.design_.transform(frame)
-
-    def features(self, frame: MovieFrame, y: np.ndarray | None = None) -> pd.DataFrame | Sparse:
-        """The head's input. With `y` (fitting), fits the encoders and PCA on these rows first."""
-        from sklearn.decomposition import PCA
-        if y is not None:
-            self.pca_: dict[str, PCA] = {}
-        if HEADS[self.spec.head].sparse:
-            return self.sparse_features(frame, fitting=y is not None)
-        parts: list[pd.DataFrame] = []
-        blocks = self.spec.blocks
-        if TABULAR in blocks:
-            parts.append(frame.tabular)
-        if YEAR in blocks:
-            parts.append(frame.tabular[["year"]])
-        if ENTITIES in blocks:
-            if y is not None:
-                self.encoder_ = self._encoder()
-                parts.append(self.encoder_.fit_transform(frame.credits, y))
-            else:
-                parts.append(self.encoder_.transform(frame.credits))
-        if HISTORY in blocks:
-            years = frame.tabular["year"].to_numpy()
-            if y is not None:
-                e = self.cfg.entities
-                self.history_ = HistoryEncoder(e.kinds, e.smoothing, e.billing_decay).fit(frame.credits, years, y)
-            parts.append(self.history_.transform(frame.credits, years))
-        if NAMES in blocks:
-            parts.append(frame.names)
-        if NEIGHBOURS in blocks and self._embeddings(frame):
-            if y is not None:
-                self.neighbours_ = NeighbourEncoder(self.cfg.embeddings.neighbours, **neighbour_settings(self.cfg))
-                parts.append(self.neighbours_.fit_transform(self._embeddings(frame), y))
-            else:
-                parts.append(self.neighbours_.transform(self._embeddings(frame)))
-        if TEXT_SCORE in blocks and TEXT in frame.blocks:
-            if y is not None:
-                self.text_score_ = TextScore(tuple(self.params["text_alphas"]), self.cfg.entities.inner_folds,
-                                             self.cfg.seed)
-                score = self.text_score_.fit_transform(frame.blocks[TEXT], y)
-            else:
-                score = self.text_score_.transform(frame.blocks[TEXT])
-            parts.append(pd.DataFrame({"text_score": score}))
-        for block in EMBEDDING_BLOCKS:
-            if block in blocks and block in frame.blocks:
-                if y is not None:
-                    self.pca_[block] = fit_pca(frame.blocks[block], self._n_components(), self.cfg.seed)
-                comps = self.pca_[block].transform(frame.blocks[block])
-                parts.append(pd.DataFrame(comps, columns=[f"{block}_pc{i + 1}" for i in range(comps.shape[1])]))
-        if WORDS in blocks:
-            if y is not None:
-                dim = self._n_components()
-                self.words_ = TfidfSvdVectorizer(dim, self.cfg.seed).fit(frame.texts)
-            comps = self.words_.transform(frame.texts)
-            parts.append(pd.DataFrame(comps, columns=[f"words_svd{i + 1}" for i in range(comps.shape[1])]))
+    @staticmethod
+    def _combine(parts: list, n_rows: int) -> pd.DataFrame | Sparse:
+        """The blocks' outputs side by side (the sparse design is one block on its own)."""
+        if len(parts) == 1 and isinstance(parts[0], Sparse):
+            return parts[0]
         if not parts:
-            return pd.DataFrame(index=np.arange(len(frame)))
+            return pd.DataFrame(index=np.arange(n_rows))
         return pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
+
+    def features(self, frame: MovieFrame) -> pd.DataFrame | Sparse:
+        """The head's input for the frame's movies, from the fitted blocks."""
+        return self._combine([block.transform(frame) for block in self.blocks_], len(frame))
 
     def fit(self, frame: MovieFrame, y: np.ndarray) -> "Learner":
         head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
@@ -240,7 +217,8 @@ class Learner:
         years = frame.tabular["year"].to_numpy()
         self.target_ = EraTarget(mode, self.cfg.learners.trend_after).fit(years, y)
         z = self.target_.transform(years, y)
-        X = self.features(frame, z)
+        self.blocks_ = self._blocks(set(frame.blocks))
+        X = self._combine([block.fit_transform(frame, z) for block in self.blocks_], len(frame))
         self.columns_ = list(X.columns)
         self.head_ = HEADS[self.spec.head](head_params, self.cfg.seed).fit(X, z)
         return self
@@ -250,54 +228,35 @@ class Learner:
         z = np.asarray(self.head_.predict(self.features(frame) if X is None else X), dtype=np.float64)
         return self.target_.inverse(frame.tabular["year"].to_numpy(), z)
 
+    def encoders(self) -> list[Any]:
+        """The fitted encoders of credits (name history first, then the cross-fitted encodings)."""
+        return [b.encoder_ for kind in (History, Entities) for b in self.blocks_ if isinstance(b, kind)]
+
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         self.head_.save(folder)
-        if hasattr(self, "encoder_"):
-            self.encoder_.save(folder / "entities.npz")
-        if hasattr(self, "history_"):
-            self.history_.save(folder / "history.npz")
-        if hasattr(self, "words_"):
-            skops_dump(self.words_.pipeline_, folder / "words.skops")
-        if hasattr(self, "neighbours_"):
-            self.neighbours_.save(folder / "neighbours.npz")
-        if hasattr(self, "text_score_"):
-            self.text_score_.save(folder / "text_score.npz")
-        if hasattr(self, "design_"):
-            self.design_.save(folder, skops_dump)
-        for block, pca in self.pca_.items():
-            skops_dump(pca, folder / f"pca_{block}.skops")
+        for block in self.blocks_:
+            block.save(folder)
         (folder / "learner.json").write_text(json.dumps(
             {"name": self.name, "params": self.params, "columns": self.columns_,
-             "pca": sorted(self.pca_), "target": self.target_.to_dict()}, indent=2))
+             "pca": sorted(b.name for b in self.blocks_ if isinstance(b, Components)),
+             "target": self.target_.to_dict()}, indent=2))
 
     @classmethod
     def load(cls, folder: Path, cfg: Config) -> "Learner":
         meta = read_json(folder / "learner.json")
-        learner = cls(meta["name"], meta["params"], cfg)
+        learner = cls(meta["name"], cfg, **meta["params"])
         learner.columns_ = meta["columns"]
         learner.target_ = EraTarget.from_dict(meta["target"])
         learner.head_ = HEADS[learner.spec.head].load(folder)
-        learner.pca_ = {b: skops_load(folder / f"pca_{b}.skops") for b in meta["pca"]}
-        if HEADS[learner.spec.head].sparse:
-            learner.design_ = learner._sparse_design().load(folder, skops_load)
-            return learner
-        e = cfg.entities
-        if ENTITIES in learner.spec.blocks:
-            learner.encoder_ = EntityEncoder.load(folder / "entities.npz", kinds=e.kinds, smoothing=e.smoothing,
-                                                  inner_folds=e.inner_folds, billing_decay=e.billing_decay)
-        if HISTORY in learner.spec.blocks:
-            learner.history_ = HistoryEncoder.load(folder / "history.npz", kinds=e.kinds, smoothing=e.smoothing,
-                                                   billing_decay=e.billing_decay)
-        if WORDS in learner.spec.blocks:
-            learner.words_ = TfidfSvdVectorizer()
-            learner.words_.pipeline_ = skops_load(folder / "words.skops")
-        if (folder / "neighbours.npz").exists():
-            learner.neighbours_ = NeighbourEncoder.load(folder / "neighbours.npz", **neighbour_settings(cfg))
-        if (folder / "text_score.npz").exists():
-            learner.text_score_ = TextScore.load(folder / "text_score.npz", alphas=tuple(meta["params"]["text_alphas"]),
-                                                 inner_folds=e.inner_folds, random_state=cfg.seed)
+        present = set(meta["pca"]) | ({TEXT} if (folder / StoryScore.file).exists() else set())
+        learner.blocks_ = [block.load(folder) for block in learner._blocks(present)]
         return learner
+
+
+def known_parameters(name: str) -> set[str]:
+    """What `learners.params.<name>` may set: its head's parameters and the feature parameters."""
+    return HEADS[REGISTRY[name].head].parameters() | set(FEATURE_PARAMS)
 
 
 def removed_blocks(cfg: Config, drop: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -337,7 +296,7 @@ def make_learner(name: str, cfg: Config, drop: frozenset[str] = frozenset()) -> 
     """A fresh learner with its params.yaml (or tuned) parameters; `drop` removes feature blocks (ablation)."""
     if name not in REGISTRY:
         raise KeyError(f"unknown learner '{name}'; known: {', '.join(REGISTRY)}")
-    return Learner(name, cfg.learners.params.get(name, {}), cfg, drop)
+    return Learner(name, cfg, drop, **cfg.learners.params.get(name, {}))
 
 
 def check_learners(cfg: Config) -> None:
@@ -347,7 +306,7 @@ def check_learners(cfg: Config) -> None:
             raise InputError("params.yaml", f"parameter 'learners': unknown learner '{name}'; "
                              f"known: {', '.join(REGISTRY)}")
     for name, params in cfg.learners.params.items():
-        known = HEADS[REGISTRY[name].head].parameters() | set(FEATURE_PARAMS)
+        known = known_parameters(name)
         for key in sorted(set(params) - known):
             close = difflib.get_close_matches(key, sorted(known), n=1)
             raise InputError("params.yaml", f"parameter 'learners.params.{name}.{key}': {name}'s "

@@ -139,8 +139,7 @@ def clip_predictions(preds: pd.DataFrame, bundle: ModelBundle) -> pd.DataFrame:
 def entity_support(bundle: ModelBundle) -> dict[str, pd.DataFrame]:
     """Per kind: each training entity's film count and shrunken deviation, from the first shipped encoder
     of credits (time-aware history, or the cross-fitted encodings: over all training films they agree)."""
-    encoder = next(enc for lr in bundle.learners.values()
-                   for enc in (getattr(lr, "history_", None), getattr(lr, "encoder_", None)) if enc is not None)
+    encoder = next(enc for lr in bundle.learners.values() for enc in lr.encoders())
     return {kind: pd.DataFrame({"films": s.count, "deviation": s.deviation}, index=s.names.astype(str))
             for kind, s in encoder.support().items()}
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+from sklearn.base import clone
 
 from pipeline.config import Config, TuningConfig
 from pipeline.data.prepare import Labelled
@@ -44,14 +45,13 @@ def learner_plan(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray) -> St
     space = REGISTRY[name].space
     defaults = dict(cfg.learners.params.get(name, {}))
     folds = _inner_folds(len(frame), cfg.tuning, cfg.seed)
+    base = make_learner(name, cfg)          # with the params.yaml defaults; each trial overrides its space
 
     def objective(trial: optuna.Trial) -> float:
-        params = defaults | space(trial)
-        trial_cfg = cfg.model_copy(update={"learners": cfg.learners.model_copy(
-            update={"params": dict(cfg.learners.params) | {name: params}})})
+        params = space(trial)
         errors = []
         for step, (fit, val) in enumerate(track(folds, f"{name} trial {trial.number} folds", announce=False)):
-            learner = make_learner(name, trial_cfg).fit(frame.take(fit), y[fit])
+            learner = clone(base).set_params(**params).fit(frame.take(fit), y[fit])
             errors.append(float(np.mean((learner.predict(frame.take(val)) - y[val]) ** 2)))
             log.info("%s trial %d fold %d/%d: inner-CV RMSE %.4f", name, trial.number, step + 1, len(folds),
                       np.sqrt(errors[-1]))

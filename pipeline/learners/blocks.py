@@ -1,0 +1,231 @@
+"""Feature blocks: the transformers a learner's feature matrix is made of, one per block it reads.
+
+Each block is fitted on a learner's training rows and their era-relative target (`fit_transform`, which
+cross-fits what is fitted on ratings, so a training row never sees its own), then applied to any rows
+(`transform`). Each saves and loads its own fitted state, under the file names a model folder has
+always used; a block fitted on nothing (tabular columns, names) has no file.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.features.embeddings import TfidfSvdVectorizer, fit_pca
+from pipeline.features.entities import EntityEncoder
+from pipeline.features.frame import MovieFrame
+from pipeline.features.history import HistoryEncoder
+from pipeline.features.neighbours import NeighbourEncoder
+from pipeline.features.sparse import Sparse, SparseDesign
+from pipeline.features.text_score import TextScore
+from pipeline.learners.heads import skops_dump, skops_load
+
+# Blocks a learner may read from a MovieFrame.
+TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE = (
+    "tabular", "entities", "history", "names", "text", "image", "words", "year", "neighbours", "text_score")
+BLOCKS = (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE)
+DERIVED_BLOCKS = (NEIGHBOURS, TEXT_SCORE)    # computed from the embedding blocks: nothing without them
+EMBEDDING_BLOCKS = (TEXT, IMAGE)
+
+
+class Block:
+    """A block with nothing fitted: its columns are read from the frame."""
+    name: str
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
+        return self.transform(frame)
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def save(self, folder: Path) -> None:
+        pass
+
+    def load(self, folder: Path) -> "Block":
+        return self
+
+
+class Columns(Block):
+    """Frame columns as they are: the tabular facts, the year alone, or the names as categories."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        if self.name == NAMES:
+            return frame.names
+        return frame.tabular[["year"]] if self.name == YEAR else frame.tabular
+
+
+class Entities(Block):
+    """Out-of-fold target encodings of the actors, directors and studios."""
+    name, file = ENTITIES, "entities.npz"
+
+    def __init__(self, cfg: Config):
+        e = cfg.entities
+        self.settings = {"kinds": e.kinds, "smoothing": e.smoothing, "inner_folds": e.inner_folds,
+                         "billing_decay": e.billing_decay}
+        self.seed = cfg.seed
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
+        self.encoder_ = EntityEncoder(**self.settings, random_state=self.seed)
+        return self.encoder_.fit_transform(frame.credits, z)
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        return self.encoder_.transform(frame.credits)
+
+    def save(self, folder: Path) -> None:
+        self.encoder_.save(folder / self.file)
+
+    def load(self, folder: Path) -> "Entities":
+        self.encoder_ = EntityEncoder.load(folder / self.file, **self.settings)
+        return self
+
+
+class History(Block):
+    """Each name's record before the movie's year (strictly earlier films only)."""
+    name, file = HISTORY, "history.npz"
+
+    def __init__(self, cfg: Config):
+        e = cfg.entities
+        self.settings = {"kinds": e.kinds, "smoothing": e.smoothing, "billing_decay": e.billing_decay}
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
+        self.encoder_ = HistoryEncoder(**self.settings).fit(frame.credits, frame.tabular["year"].to_numpy(), z)
+        return self.transform(frame)
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        return self.encoder_.transform(frame.credits, frame.tabular["year"].to_numpy())
+
+    def save(self, folder: Path) -> None:
+        self.encoder_.save(folder / self.file)
+
+    def load(self, folder: Path) -> "History":
+        self.encoder_ = HistoryEncoder.load(folder / self.file, **self.settings)
+        return self
+
+
+def neighbour_settings(cfg: Config) -> dict[str, Any]:
+    """The neighbour encoder's settings from params.yaml (besides its k), for fitting and for loading."""
+    emb = cfg.embeddings
+    return {"inner_folds": cfg.entities.inner_folds, "random_state": cfg.seed, "n_components": emb.neighbour_components,
+            "exact_max": emb.neighbour_exact_max, "nprobe": emb.neighbour_nprobe}
+
+
+class Neighbours(Block):
+    """The ratings of each movie's nearest neighbours in the embedding blocks the learner reads."""
+    name, file = NEIGHBOURS, "neighbours.npz"
+
+    def __init__(self, cfg: Config, embeddings: tuple[str, ...]):
+        self.ks, self.settings, self.embeddings = cfg.embeddings.neighbours, neighbour_settings(cfg), embeddings
+
+    def _vectors(self, frame: MovieFrame) -> dict[str, np.ndarray]:
+        return {b: frame.blocks[b] for b in self.embeddings}
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
+        self.encoder_ = NeighbourEncoder(self.ks, **self.settings)
+        return self.encoder_.fit_transform(self._vectors(frame), z)
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        return self.encoder_.transform(self._vectors(frame))
+
+    def save(self, folder: Path) -> None:
+        self.encoder_.save(folder / self.file)
+
+    def load(self, folder: Path) -> "Neighbours":
+        self.encoder_ = NeighbourEncoder.load(folder / self.file, **self.settings)
+        return self
+
+
+class StoryScore(Block):
+    """A cross-fitted ridge prediction from the text vectors, as one column."""
+    name, file = TEXT_SCORE, "text_score.npz"
+
+    def __init__(self, cfg: Config, alphas: tuple[float, ...]):
+        self.settings = {"alphas": alphas, "inner_folds": cfg.entities.inner_folds, "random_state": cfg.seed}
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
+        self.score_ = TextScore(**self.settings)
+        return pd.DataFrame({"text_score": self.score_.fit_transform(frame.blocks[TEXT], z)})
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        return pd.DataFrame({"text_score": self.score_.transform(frame.blocks[TEXT])})
+
+    def save(self, folder: Path) -> None:
+        self.score_.save(folder / self.file)
+
+    def load(self, folder: Path) -> "StoryScore":
+        self.score_ = TextScore.load(folder / self.file, **self.settings)
+        return self
+
+
+class Components(Block):
+    """The principal components of one embedding block (text or image), fitted on the training rows."""
+
+    def __init__(self, name: str, n_components: int, seed: int):
+        self.name, self.n_components, self.seed = name, n_components, seed
+        self.file = f"pca_{name}.skops"
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
+        self.pca_ = fit_pca(frame.blocks[self.name], self.n_components, self.seed)
+        return self.transform(frame)
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        comps = self.pca_.transform(frame.blocks[self.name])
+        return pd.DataFrame(comps, columns=[f"{self.name}_pc{i + 1}" for i in range(comps.shape[1])])
+
+    def save(self, folder: Path) -> None:
+        skops_dump(self.pca_, folder / self.file)
+
+    def load(self, folder: Path) -> "Components":
+        self.pca_ = skops_load(folder / self.file)
+        return self
+
+
+class Words(Block):
+    """TF-IDF of the texts reduced by SVD, fitted on the training rows."""
+    name, file = WORDS, "words.skops"
+
+    def __init__(self, n_components: int, seed: int):
+        self.n_components, self.seed = n_components, seed
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
+        self.words_ = TfidfSvdVectorizer(self.n_components, self.seed).fit(frame.texts)
+        return self.transform(frame)
+
+    def transform(self, frame: MovieFrame) -> pd.DataFrame:
+        comps = self.words_.transform(frame.texts)
+        return pd.DataFrame(comps, columns=[f"words_svd{i + 1}" for i in range(comps.shape[1])])
+
+    def save(self, folder: Path) -> None:
+        skops_dump(self.words_.pipeline_, folder / self.file)
+
+    def load(self, folder: Path) -> "Words":
+        self.words_ = TfidfSvdVectorizer()
+        self.words_.pipeline_ = skops_load(folder / self.file)
+        return self
+
+
+class Design:
+    """The sparse design of the wide ridge (one-hot names, TF-IDF words, spline years, embeddings): one
+    block for the whole matrix, fitted without the target."""
+
+    def __init__(self, design: SparseDesign):
+        self.design = design
+
+    def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> Sparse:
+        self.design = self.design.fit(frame)
+        return self.transform(frame)
+
+    def transform(self, frame: MovieFrame) -> Sparse:
+        return self.design.transform(frame)
+
+    def save(self, folder: Path) -> None:
+        self.design.save(folder, skops_dump)
+
+    def load(self, folder: Path) -> "Design":
+        self.design = self.design.load(folder, skops_load)
+        return self
