@@ -52,7 +52,7 @@ STAGES = (
     Stage("stack", stack, makes=("cfg", "tuning", "stacked", "stacker", "shipped", "stack_cv", "stack_holdout",
                                  "bag_holdout", "intervals", "interval_metrics"),
           reads=MODEL + ("stacking", "tuning", "intervals", "evaluation")),
-    Stage("evaluate", evaluate, makes=("metrics",), reads=("evaluation",),
+    Stage("evaluate", evaluate, makes=("metrics",), reads=("evaluation", "learners", "stacking"),
           publishes=("artifacts/metrics.json",)),
     Stage("ablation", ablation, makes=("metrics",), reads=MODEL + ("ablation", "stacking"),
           skip=lambda cfg: None if cfg.ablation.enabled else "ablation.enabled is false"),

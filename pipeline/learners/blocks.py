@@ -48,6 +48,20 @@ class Block:
         return self
 
 
+class Encoded(Block):
+    """A block whose fitted state is one encoder, saved to `file` and loaded with the block's settings."""
+    file: str
+    kind: Any              # the encoder's class: `.save(path)` and `kind.load(path, **settings)`
+    settings: dict[str, Any]
+
+    def save(self, folder: Path) -> None:
+        self.encoder_.save(folder / self.file)
+
+    def load(self, folder: Path) -> "Encoded":
+        self.encoder_ = self.kind.load(folder / self.file, **self.settings)
+        return self
+
+
 class Columns(Block):
     """Frame columns as they are: the tabular facts, the year alone, or the names as categories."""
 
@@ -60,9 +74,9 @@ class Columns(Block):
         return frame.tabular[["year"]] if self.name == YEAR else frame.tabular
 
 
-class Entities(Block):
+class Entities(Encoded):
     """Out-of-fold target encodings of the actors, directors and studios."""
-    name, file = ENTITIES, "entities.npz"
+    name, file, kind = ENTITIES, "entities.npz", EntityEncoder
 
     def __init__(self, cfg: Config):
         e = cfg.entities
@@ -77,17 +91,11 @@ class Entities(Block):
     def transform(self, frame: MovieFrame) -> pd.DataFrame:
         return self.encoder_.transform(frame.credits)
 
-    def save(self, folder: Path) -> None:
-        self.encoder_.save(folder / self.file)
-
-    def load(self, folder: Path) -> "Entities":
-        self.encoder_ = EntityEncoder.load(folder / self.file, **self.settings)
-        return self
 
 
-class History(Block):
+class History(Encoded):
     """Each name's record before the movie's year (strictly earlier films only)."""
-    name, file = HISTORY, "history.npz"
+    name, file, kind = HISTORY, "history.npz", HistoryEncoder
 
     def __init__(self, cfg: Config):
         e = cfg.entities
@@ -100,12 +108,6 @@ class History(Block):
     def transform(self, frame: MovieFrame) -> pd.DataFrame:
         return self.encoder_.transform(frame.credits, frame.tabular["year"].to_numpy())
 
-    def save(self, folder: Path) -> None:
-        self.encoder_.save(folder / self.file)
-
-    def load(self, folder: Path) -> "History":
-        self.encoder_ = HistoryEncoder.load(folder / self.file, **self.settings)
-        return self
 
 
 def neighbour_settings(cfg: Config) -> dict[str, Any]:
@@ -115,9 +117,9 @@ def neighbour_settings(cfg: Config) -> dict[str, Any]:
             "exact_max": emb.neighbour_exact_max, "nprobe": emb.neighbour_nprobe}
 
 
-class Neighbours(Block):
+class Neighbours(Encoded):
     """The ratings of each movie's nearest neighbours in the embedding blocks the learner reads."""
-    name, file = NEIGHBOURS, "neighbours.npz"
+    name, file, kind = NEIGHBOURS, "neighbours.npz", NeighbourEncoder
 
     def __init__(self, cfg: Config, embeddings: tuple[str, ...]):
         self.ks, self.settings, self.embeddings = cfg.embeddings.neighbours, neighbour_settings(cfg), embeddings
@@ -132,34 +134,22 @@ class Neighbours(Block):
     def transform(self, frame: MovieFrame) -> pd.DataFrame:
         return self.encoder_.transform(self._vectors(frame))
 
-    def save(self, folder: Path) -> None:
-        self.encoder_.save(folder / self.file)
-
-    def load(self, folder: Path) -> "Neighbours":
-        self.encoder_ = NeighbourEncoder.load(folder / self.file, **self.settings)
-        return self
 
 
-class StoryScore(Block):
+class StoryScore(Encoded):
     """A cross-fitted ridge prediction from the text vectors, as one column."""
-    name, file = TEXT_SCORE, "text_score.npz"
+    name, file, kind = TEXT_SCORE, "text_score.npz", TextScore
 
     def __init__(self, cfg: Config, alphas: tuple[float, ...]):
         self.settings = {"alphas": alphas, "inner_folds": cfg.entities.inner_folds, "random_state": cfg.seed}
 
     def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
-        self.score_ = TextScore(**self.settings)
-        return pd.DataFrame({"text_score": self.score_.fit_transform(frame.blocks[TEXT], z)})
+        self.encoder_ = TextScore(**self.settings)
+        return pd.DataFrame({"text_score": self.encoder_.fit_transform(frame.blocks[TEXT], z)})
 
     def transform(self, frame: MovieFrame) -> pd.DataFrame:
-        return pd.DataFrame({"text_score": self.score_.transform(frame.blocks[TEXT])})
+        return pd.DataFrame({"text_score": self.encoder_.transform(frame.blocks[TEXT])})
 
-    def save(self, folder: Path) -> None:
-        self.score_.save(folder / self.file)
-
-    def load(self, folder: Path) -> "StoryScore":
-        self.score_ = TextScore.load(folder / self.file, **self.settings)
-        return self
 
 
 class Components(Block):
