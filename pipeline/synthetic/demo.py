@@ -16,7 +16,9 @@ The rating model, in "spread units" z (a movie's deviation in units of its year'
 Every numeric step is vectorised; only the per-movie text strings are built with list
 comprehensions. Randomness comes from one `np.random.default_rng(seed)`, split into
 independent child streams so that, for instance, the embedding dimensions do not
-change the ratings.
+change the ratings. `generate_demo` calls one function per step (latents, cast, directors,
+studios, rating, names, texts, embeddings, files); the words the texts are made of are in
+`vocabulary.py`.
 """
 from __future__ import annotations
 
@@ -31,6 +33,33 @@ import numpy as np
 import pandas as pd
 
 from pipeline.io import atomic_path, write_text
+from pipeline.synthetic.vocabulary import (
+    DESCRIPTION_SENTENCES,
+    DESCRIPTION_TEMPLATES,
+    FILLER_SENTENCES,
+    FILLER_SHARE,
+    FIRST_NAMES,
+    GENRE_LABELS,
+    GENRE_NOUNS,
+    GENRE_SUBJECTS,
+    GENRE_VERBS,
+    LAST_NAMES,
+    PLACEHOLDER_TAGLINE_SHARE,
+    PLACEHOLDER_TAGLINES,
+    PLACES,
+    STORY_TEMPLATE_COUNT,
+    STUDIO_HEADS,
+    STUDIO_KINDS,
+    STUDIO_TAILS,
+    TAGLINE_TEMPLATES,
+    TITLE_ADJECTIVES,
+    TITLE_NOUNS,
+    TITLE_SEQUELS,
+    TITLE_TEMPLATE_PROBS,
+    TITLE_TEMPLATES,
+    TONE_WORDS_HIGH,
+    TONE_WORDS_LOW,
+)
 
 log = logging.getLogger(__name__)
 
@@ -116,141 +145,6 @@ TEXT_NOISE = {"tagline": 1.3, "description": 1.0}           # total noise norm
 POSTER_GENRE_STRENGTH = 0.6
 POSTER_NOISE = 1.0                                          # per-dimension sd
 POSTER_SCALE = 10.0                                         # raw image vectors are not unit norm
-PLACEHOLDER_TAGLINE_SHARE = 0.02
-PLACEHOLDER_TAGLINES = ("", "...", "Coming soon.", "TBA")
-
-# --------------------------------------------------------------------------- word lists
-FIRST_NAMES = (
-    "Ava", "Liam", "Olivia", "Noah", "Emma", "Mason", "Sophia", "Lucas", "Mia", "Ethan", "Isla", "Owen",
-    "Harper", "Caleb", "Grace", "Henry", "Chloe", "Jack", "Ruby", "Leo", "Nora", "Felix", "Hazel", "Miles",
-    "Clara", "Elliot", "Ivy", "Jonah", "Lena", "Oscar", "Maya", "Theo", "Zoe", "Silas", "Iris", "Declan",
-    "Vera", "Rowan", "June", "Arthur", "Stella", "Hugo", "Alice", "Victor", "Nina", "Walter", "Rose",
-    "Frank", "Edith", "George", "Mabel", "Harold", "Lois", "Ray", "Dolores", "Vincent", "Gloria", "Louis",
-    "Irene", "Samuel", "Bess", "Carl", "Joan", "Dennis", "Marion", "Glen", "Sylvia", "Paul", "Diane",
-    "Boris", "Greta", "Omar", "Priya", "Kenji", "Amara", "Diego", "Lucia", "Tomas", "Ingrid", "Rafael",
-    "Anika", "Malik", "Yara", "Sean", "Fiona", "Marcus", "Renee", "Colin", "Tessa", "Abel", "Freya",
-    "Julian", "Adele", "Wesley", "Helen", "Curtis", "Lydia", "Dwight", "Pearl", "Russell",
-)
-LAST_NAMES = (
-    "Brooks", "Hayes", "Carter", "Bennett", "Foster", "Reed", "Sullivan", "Ward", "Porter", "Hughes",
-    "Grant", "Fleming", "Marsh", "Holloway", "Pierce", "Lawson", "Whitaker", "Monroe", "Calloway", "Dunn",
-    "Barrett", "Crane", "Mercer", "Harlow", "Vance", "Keller", "Sutton", "Ramsey", "Doyle", "Archer",
-    "Finch", "Lowell", "Prescott", "Wilder", "Garland", "Hale", "Ellison", "Maddox", "Quinn", "Rhodes",
-    "Sterling", "Thorne", "Winslow", "Yates", "Abbott", "Blake", "Conway", "Dalton", "Everett", "Fairbanks",
-    "Gibson", "Hartley", "Irving", "Jensen", "Kimball", "Langley", "Morrow", "Nolan", "Osborne", "Pruitt",
-    "Rourke", "Shepard", "Tanner", "Underwood", "Vaughn", "Wolfe", "Ashford", "Bishop", "Cross", "Drake",
-    "Emerson", "Frost", "Gaines", "Harmon", "Ingram", "Jordan", "Kane", "Lockhart", "McCoy", "Nash",
-    "Okafor", "Park", "Rivera", "Santos", "Tanaka", "Novak", "Lindqvist", "Moreau", "Costa", "Petrov",
-    "Achebe", "Mendez", "Kowalski", "Brennan", "Castillo", "Delgado", "Fitzgerald", "Greene", "Hollis",
-    "Larkin", "Mulligan", "Pemberton", "Sinclair", "Talbot", "Whitfield", "Beaumont", "Caldwell",
-    "Donovan", "Eastwood", "Forsythe", "Goodwin", "Holt", "Kerrigan", "Lennox", "Montague", "Prentiss",
-)
-STUDIO_HEADS = (
-    "North", "Silver", "Red", "Blue", "Golden", "Iron", "Star", "Sun", "Moon", "Oak", "Stone", "Bright",
-    "Black", "White", "Green", "High", "Deep", "Clear", "Wild", "Grand", "Storm", "Winter", "Summer",
-    "Autumn", "Crystal", "Cedar", "Maple", "River", "Lake", "Eagle", "Falcon", "Lion", "Fox", "Wolf",
-    "Bear", "Harbor", "Crown", "Royal", "Lantern", "Copper",
-)
-STUDIO_TAILS = (
-    "light", "brook", "stone", "field", "gate", "wood", "ridge", "view", "star", "bridge", "haven", "wave",
-    "crest", "peak", "vale", "ford", "mark", "line", "well", "port", "hill", "side", "dale", "wind", "fire",
-    "water", "land", "way", "moor", "shore", "point", "glen", "grove", "bay", "rock", "mont", "wick",
-    "worth", "cliff", "spire",
-)
-STUDIO_KINDS = ("Pictures", "Films", "Studios", "Entertainment", "Productions", "Media", "Releasing",
-                "Film Company", "Motion Pictures", "Features")
-TITLE_ADJECTIVES = (
-    "Silent", "Last", "Crimson", "Broken", "Golden", "Lost", "Hidden", "Midnight", "Wild", "Dark", "Final",
-    "Endless", "Burning", "Frozen", "Secret", "Little", "Long", "Bright", "Savage", "Sweet", "Perfect",
-    "Empty", "Distant", "Hollow", "Forgotten", "Electric", "Lonely", "Bitter", "Quiet", "Restless",
-    "Scarlet", "Iron", "Velvet", "Fallen", "Northern", "Second", "Wicked", "Gentle", "Stolen", "Blue",
-)
-TITLE_NOUNS = (
-    "River", "Summer", "Road", "Kingdom", "Night", "Heart", "Shadow", "City", "House", "Game", "Promise",
-    "Storm", "Horizon", "Witness", "Garden", "Stranger", "Harbor", "Mirror", "Dream", "Echo", "Fire",
-    "Winter", "Hunter", "Island", "Letter", "Machine", "Orchard", "Signal", "Valley", "Wolf", "Crown",
-    "Highway", "Ghost", "Daughter", "Secret", "Season", "Empire", "Frontier", "Lullaby", "Affair",
-    "Verdict", "Voyage", "Ransom", "Masquerade", "Paradise", "Diner", "Legacy", "Sky", "Border", "Waltz",
-)
-TITLE_SEQUELS = (" 2", " II", ": Part Two", " Returns")
-# {0}=adjective {1}=noun {2}=second noun {3}=sequel mark; small-space templates are rare, so
-# about 3% of 1,500 names repeat (the case data: 370 repeated titles in 10,599)
-TITLE_TEMPLATES = ("The {0} {1} of the {2}", "{1} of the {0} {2}", "The {0} {1}", "{0} {1}",
-                   "{1} of the {2}", "The {1} and the {2}", "{0} {1}{3}", "{1}", "The {1}")
-TITLE_TEMPLATE_PROBS = (0.28, 0.28, 0.10, 0.10, 0.10, 0.05, 0.05, 0.02, 0.02)
-
-GENRE_LABELS = {"drama": "drama", "comedy": "comedy", "horror": "horror film", "action": "action film",
-                "romance": "romance", "thriller": "thriller", "documentary": "documentary",
-                "animation": "animated adventure"}
-GENRE_SUBJECTS = {
-    "drama": ("a grieving widow", "an aging pianist", "an estranged brother", "a young teacher",
-              "a struggling family", "a factory worker", "a small-town doctor", "an immigrant mother"),
-    "comedy": ("a hapless groom", "a slacker roommate", "an uptight accountant", "a washed-up comic",
-               "a clumsy substitute teacher", "a pair of bumbling thieves", "an overconfident salesman",
-               "a chaotic bridal party"),
-    "horror": ("a babysitter", "a group of campers", "the new tenant", "a lonely caretaker",
-               "a paranormal investigator", "a college student", "a grieving couple", "the night nurse"),
-    "action": ("a former soldier", "a rookie cop", "an ex-assassin", "a getaway driver",
-               "a special forces team", "a rogue agent", "a bounty hunter", "a retired boxer"),
-    "romance": ("a shy florist", "a pen pal", "a widowed baker", "a traveling musician", "a bride-to-be",
-                "a childhood sweetheart", "a lonely architect", "a summer intern"),
-    "thriller": ("a detective", "an insurance investigator", "a journalist", "a key witness",
-                 "a defense lawyer", "an undercover agent", "a paranoid hacker", "a missing woman's sister"),
-    "documentary": ("the filmmaker", "a team of scientists", "a veteran journalist", "a local activist",
-                    "a wildlife photographer", "a former inmate", "a jazz legend", "a retired astronaut"),
-    "animation": ("a curious young fox", "a toy robot", "a brave little mouse", "a young dragon",
-                  "a runaway princess", "a lost penguin", "a talking car", "a family of monsters"),
-}
-GENRE_NOUNS = {
-    "drama": ("memory", "loss", "forgiveness", "family", "inheritance", "silence", "home", "grief"),
-    "comedy": ("wedding", "road trip", "prank", "mix-up", "bachelor party", "talent show", "family reunion",
-               "lottery ticket"),
-    "horror": ("curse", "ghost", "cellar", "ritual", "demon", "graveyard", "possession", "slasher"),
-    "action": ("heist", "explosion", "car chase", "shootout", "hostage crisis", "mercenary army", "warlord",
-               "showdown"),
-    "romance": ("first kiss", "love letter", "summer fling", "engagement", "heartbreak", "second chance",
-                "secret admirer", "courtship"),
-    "thriller": ("conspiracy", "murder", "blackmail", "kidnapping", "cover-up", "alibi", "double-cross",
-                 "secret"),
-    "documentary": ("history", "climate", "archive", "testimony", "wildlife", "justice", "music industry",
-                    "ocean"),
-    "animation": ("magic", "adventure", "enchanted forest", "kingdom", "friendship", "treasure", "quest",
-                  "talking animals"),
-}
-GENRE_VERBS = {
-    "drama": ("confronts", "returns to", "wrestles with", "slowly rebuilds", "cannot escape",
-              "comes to terms with"),
-    "comedy": ("botches", "stumbles into", "tries to fake", "accidentally ruins", "bets everything on",
-               "crashes"),
-    "horror": ("awakens", "is stalked by", "unearths", "cannot outrun", "summons", "is trapped with"),
-    "action": ("battles", "races against", "takes down", "fights through", "hunts down", "must stop"),
-    "romance": ("falls for", "rediscovers", "cannot forget", "writes to", "is torn over", "chases"),
-    "thriller": ("uncovers", "is framed for", "investigates", "is drawn into", "exposes", "cannot trust"),
-    "documentary": ("examines", "documents", "revisits", "investigates", "chronicles", "explores"),
-    "animation": ("befriends", "sets out to find", "must save", "discovers", "learns about", "teams up with"),
-}
-TONE_WORDS_HIGH = ("haunting", "tender", "masterful", "luminous", "profound", "quietly devastating",
-                   "unforgettable", "richly observed", "beautifully crafted", "intimate", "moving", "lyrical")
-TONE_WORDS_LOW = ("loud", "outrageous", "mindless", "cheap", "ridiculous", "over-the-top", "derivative",
-                  "clumsy", "shameless", "trashy", "noisy", "formulaic")
-PLACES = ("a small town", "New York", "the desert", "a remote island", "Los Angeles", "the suburbs",
-          "a snowbound cabin", "1970s Chicago", "a coastal village", "deep space", "the Old West",
-          "a boarding school", "Paris", "a city hospital", "the frontier", "a crumbling mansion")
-FILLER_SENTENCES = ("Based on a true story.", "Nothing will ever be the same.", "Time is running out.",
-                    "Along the way, old secrets surface.", "Adapted from the bestselling novel.",
-                    "Some things cannot be undone.", "The truth is stranger than anyone expected.",
-                    "Not everyone will make it home.")
-# Slots: {0}=subject {1}=verb {2}=noun {3}=second noun {4}=tone word {5}=second tone word {6}=place
-#        {7}=genre label
-TAGLINE_TEMPLATES = ("{4} and {5}. Unforgettable.", "Every {2} has a price.", "In {6}, {0} {1} the {2}.",
-                     "The {2} was only the beginning.", "A {4} story of {2}.", "This time, {0} {1} the {2}.",
-                     "{4}, {5} and impossible to forget.", "No {2}. No mercy. No way back.")
-DESCRIPTION_TEMPLATES = ("In {6}, {0} {1} the {2}.", "When {0} {1} the {2}, everything changes.",
-                         "{0} {1} the {2} in this {4} {7}.", "A {4} tale of {2} and {3}, set in {6}.",
-                         "What follows is {4} and {5}.", "{0} {1} a {2} nobody saw coming.")
-STORY_TEMPLATE_COUNT = 3                    # the first description sentence is one of the first three
-DESCRIPTION_SENTENCES = (1, 4)              # inclusive range of sentences per description
-FILLER_SHARE = 0.25                         # chance a later sentence is a genre-free filler
 
 
 @dataclass(frozen=True)
@@ -502,6 +396,215 @@ def _centred(effects: Sequence[float], probs: Sequence[float]) -> np.ndarray:
     return e - np.dot(e, p / p.sum())
 
 
+
+
+# =========================================================================== generator sections
+@dataclass(frozen=True)
+class _Movies:
+    """Movie-level latents, one entry per movie: what the rating, the texts and the embeddings read."""
+    genre: np.ndarray                    # index into GENRES
+    tone: np.ndarray
+    year: np.ndarray
+    minute: np.ndarray
+    age: np.ndarray                      # index into AGE_RATINGS
+    noise: np.ndarray                    # the rating's unexplained part, N(0, 1)
+    original_id: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Links:
+    """One entity kind: its (movie, entity) rows, pool size and each movie's mean hidden quality."""
+    movie: np.ndarray
+    entity: np.ndarray
+    n_entities: int
+    quality: np.ndarray                  # per movie; 0 (the average entity) for movies without rows
+    written: np.ndarray                  # the rows as written to the CSV (the cast repeats a few)
+
+
+@dataclass(frozen=True)
+class _Ratings:
+    values: np.ndarray
+    genre_effects: np.ndarray            # centred, spread units
+    age_effects: np.ndarray              # centred, spread units
+    ideal_r2: float
+
+
+@dataclass(frozen=True)
+class _Names:
+    actors: np.ndarray
+    directors: np.ndarray
+    studios: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Texts:
+    titles: list[str]
+    taglines: list[str]
+    placeholder: np.ndarray              # taglines replaced by a placeholder (they share one embedding)
+    descriptions: list[str]
+
+
+def _latents(rng: np.random.Generator, n: int) -> _Movies:
+    """Genre, tone, year, runtime (with short and long outliers), age rating, rating noise and ids."""
+    genre = _count_choice(rng, n, GENRE_PROBS)
+    tone = rng.standard_normal(n)
+    year = YEAR_MIN + np.floor((YEAR_MAX - YEAR_MIN + 1) * rng.beta(YEAR_BETA_A, YEAR_BETA_B, n)).astype(np.int64)
+    year = np.minimum(year, YEAR_MAX)
+    minute = np.rint(RUNTIME_MEDIAN * np.exp(RUNTIME_LOG_SD * rng.standard_normal(n))).astype(np.int64)
+    kind = rng.random(n)
+    short, long_ = kind < SHORT_SHARE, kind > 1.0 - LONG_SHARE
+    minute[short] = rng.integers(*SHORT_RANGE, size=int(short.sum()))
+    minute[long_] = rng.integers(LONG_RANGE[0], LONG_RANGE[1] + 1, size=int(long_.sum()))
+    age = _count_choice(rng, n, AGE_PROBS)
+    noise = rng.standard_normal(n)
+    gaps = rng.integers(1, ORIGINAL_ID_MAX_GAP + 1, n - 1)
+    original_id = ORIGINAL_ID_START + np.concatenate([[0], np.cumsum(gaps)])
+    return _Movies(genre, tone, year, minute, age, noise, original_id)
+
+
+def _cast(rng: np.random.Generator, n: int, cast_extra: int, n_star_films: int) -> _Links:
+    """Zipf-popular actors billed by popularity (+ noise); actor 0 is the star and usually the lead."""
+    n_actors = _pool_size(n, ACTORS_PER_MOVIE)
+    cast_size = CAST_MIN + rng.binomial(cast_extra, CAST_EXTRA_P, n)
+    cast_size[rng.random(n) < NO_CAST_SHARE] = 0
+    movie, actor = _sample_links(rng, cast_size, _zipf_probs(n_actors, ZIPF_ACTORS, reserved=1))
+    key = np.log1p(actor) + BILLING_NOISE * rng.standard_normal(actor.size)
+    star_movies = np.sort(rng.choice(np.flatnonzero(cast_size > 0), size=n_star_films, replace=False))
+    star_key = np.where(rng.random(n_star_films) < STAR_LEAD_SHARE, -np.inf,
+                        np.log1p(STAR_SUPPORT_RANK) + BILLING_NOISE * rng.standard_normal(n_star_films))
+    movie = np.concatenate([movie, star_movies])
+    actor = np.concatenate([actor, np.zeros(n_star_films, dtype=actor.dtype)])
+    order = np.lexsort((np.concatenate([key, star_key]), movie))
+    movie, actor = movie[order], actor[order]
+    keep = _dedupe_within_movie(movie, actor)
+    movie, actor = movie[keep], actor[keep]
+    billing = _group_starts(movie)
+    actor_q = _qualities(rng, n_actors, n_stars=1)
+    quality = _entity_mean(movie, actor_q[actor], BILLING_DECAY ** billing, n)
+    n_dup = max(1, round(n * DUPLICATE_ROW_RATE))
+    written = np.sort(np.concatenate([np.arange(movie.size), rng.choice(movie.size, n_dup, replace=False)]))
+    return _Links(movie, actor, n_actors, quality, written)
+
+
+def _directors(rng: np.random.Generator, n: int, n_star_films: int) -> _Links:
+    """0-2 Zipf-popular directors per movie; director 0 is the star and directs n_star_films movies."""
+    n_directors = _pool_size(n, DIRECTORS_PER_MOVIE)
+    count = _count_choice(rng, n, DIRECTOR_COUNT_PROBS)
+    star_movies = np.sort(rng.choice(n, size=n_star_films, replace=False))
+    count[star_movies] = np.maximum(count[star_movies], 1)
+    movie, director = _sample_links(rng, count, _zipf_probs(n_directors, ZIPF_DIRECTORS, reserved=1))
+    first_row = np.concatenate([[0], np.cumsum(count)[:-1]])
+    director[first_row[star_movies]] = 0
+    keep = _dedupe_within_movie(movie, director)
+    movie, director = movie[keep], director[keep]
+    director_q = _qualities(rng, n_directors, n_stars=1)
+    quality = _entity_mean(movie, director_q[director], np.ones(director.size), n)
+    return _Links(movie, director, n_directors, quality, np.arange(movie.size))
+
+
+def _studios(rng: np.random.Generator, n: int) -> _Links:
+    """1-2 Zipf-popular studios per movie; no star (studio quality is a weaker, ordinary effect)."""
+    n_studios = _pool_size(n, STUDIOS_PER_MOVIE)
+    count = _count_choice(rng, n, STUDIO_COUNT_PROBS)
+    movie, studio = _sample_links(rng, count, _zipf_probs(n_studios, ZIPF_STUDIOS))
+    keep = _dedupe_within_movie(movie, studio)
+    movie, studio = movie[keep], studio[keep]
+    studio_q = _qualities(rng, n_studios)
+    quality = _entity_mean(movie, studio_q[studio], np.ones(studio.size), n)
+    return _Links(movie, studio, n_studios, quality, np.arange(movie.size))
+
+
+def _ratings(movies: _Movies, cast: _Links, directors: _Links, studios: _Links) -> _Ratings:
+    """The rating model of the module docstring; ideal_r2 is what knowing every planted effect reaches."""
+    genre_eff = _centred(GENRE_EFFECTS_RAW, GENRE_PROBS)
+    age_eff = _centred(AGE_EFFECTS_RAW, AGE_PROBS)
+    signal = (CAST_WEIGHT * cast.quality + DIRECTOR_WEIGHT * directors.quality + STUDIO_WEIGHT * studios.quality
+              + genre_eff[movies.genre] + TONE_WEIGHT * movies.tone
+              + RUNTIME_SLOPE_Z * (np.clip(movies.minute, *RUNTIME_CLIP) - RUNTIME_CENTER) + age_eff[movies.age])
+    since = movies.year - YEAR_MIN
+    mean_y, spread_y = YEAR_MEAN_AT_MIN + YEAR_SLOPE * since, SPREAD_AT_MIN + SPREAD_SLOPE * since
+    rating = np.round(np.clip(mean_y + spread_y * (signal + NOISE_SD * movies.noise), RATING_MIN, RATING_MAX),
+                      RATING_DECIMALS)
+    ideal = np.clip(mean_y + spread_y * signal, RATING_MIN, RATING_MAX)
+    ideal_r2 = float(1.0 - np.sum((rating - ideal) ** 2) / np.sum((rating - rating.mean()) ** 2))
+    return _Ratings(rating, genre_eff, age_eff, ideal_r2)
+
+
+def _names(rng: np.random.Generator, cast: _Links, directors: _Links, studios: _Links) -> _Names:
+    """Entity names; actors and directors are drawn as one pool, so no actor shares a director's name."""
+    people = _person_names(rng, cast.n_entities + directors.n_entities)
+    return _Names(actors=people[:cast.n_entities], directors=people[cast.n_entities:],
+                  studios=_studio_names(rng, studios.n_entities))
+
+
+def _texts(rng: np.random.Generator, movies: _Movies) -> _Texts:
+    """Titles, then genre- and tone-flavoured taglines and descriptions."""
+    titles = _titles(rng, movies.genre.size)
+    taglines, placeholder = _taglines(rng, movies.genre, movies.tone)
+    descriptions = _descriptions(rng, movies.genre, movies.tone)
+    return _Texts(titles, taglines, placeholder, descriptions)
+
+
+def _embeddings(rng: np.random.Generator, movies: _Movies, placeholder: np.ndarray, text_dim: int,
+                image_dim: int) -> dict[str, np.ndarray]:
+    """The three embedding arrays, by file name."""
+    text = _text_embeddings(rng, movies.genre, movies.tone, text_dim, placeholder)
+    poster = _poster_embeddings(rng, movies.genre, image_dim)
+    return {TAGLINE_EMB_FILE: text["tagline"], DESCRIPTION_EMB_FILE: text["description"], POSTER_EMB_FILE: poster}
+
+
+def _link_table(links: _Links, original_id: np.ndarray, column: str, names: np.ndarray) -> pd.DataFrame:
+    movie, entity = links.movie[links.written], links.entity[links.written]
+    return pd.DataFrame({"movie_id": movie, "original_id": original_id[movie], column: names[entity]})
+
+
+def _tables(movies: _Movies, ratings: _Ratings, texts: _Texts, names: _Names, cast: _Links, directors: _Links,
+            studios: _Links) -> dict[str, pd.DataFrame]:
+    """The four CSV tables of the case layout, by file name."""
+    frame = pd.DataFrame({
+        "movie_id": np.arange(movies.genre.size), "original_id": movies.original_id, "name": texts.titles,
+        "date": movies.year, "tagline": texts.taglines, "description": texts.descriptions, "minute": movies.minute,
+        "theatrical_release_age_rating": np.asarray(AGE_RATINGS, dtype=object)[movies.age],
+        "rating": ratings.values,
+    }, columns=list(MOVIE_COLUMNS))
+    return {
+        MOVIES_FILE: frame,
+        ACTORS_FILE: _link_table(cast, movies.original_id, "actor_name", names.actors),
+        DIRECTORS_FILE: _link_table(directors, movies.original_id, "director_name", names.directors),
+        STUDIOS_FILE: _link_table(studios, movies.original_id, "studio", names.studios),
+    }
+
+
+def _truth(n: int, seed: int, names: _Names, cast: _Links, directors: _Links, ratings: _Ratings) -> DemoTruth:
+    ref = REFERENCE_YEAR - YEAR_MIN
+    spread_ref = SPREAD_AT_MIN + SPREAD_SLOPE * ref
+    return DemoTruth(
+        n_movies=n, seed=int(seed),
+        best_actor=str(names.actors[0]), best_director=str(names.directors[0]),
+        best_actor_films=int(np.count_nonzero(cast.entity == 0)),
+        best_director_films=int(np.count_nonzero(directors.entity == 0)),
+        runtime_slope=float(RUNTIME_SLOPE_Z * spread_ref), runtime_clip=RUNTIME_CLIP,
+        year_slope=float(YEAR_SLOPE), spread_slope=float(SPREAD_SLOPE),
+        genre_effects={g: float(e) for g, e in zip(GENRES, ratings.genre_effects)},
+        age_rating_effects={a: float(e) for a, e in zip(AGE_RATINGS, ratings.age_effects)},
+        effect_weights={"cast": CAST_WEIGHT, "director": DIRECTOR_WEIGHT, "studio": STUDIO_WEIGHT,
+                        "tone": TONE_WEIGHT, "noise_sd": NOISE_SD, "billing_decay": BILLING_DECAY},
+        ideal_r2=ratings.ideal_r2,
+    )
+
+
+def _write(out: Path, tables: dict[str, pd.DataFrame], arrays: dict[str, np.ndarray], truth: DemoTruth) -> None:
+    """Every file of the folder, each atomically, so an interrupted run leaves no half-written file."""
+    out.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        with atomic_path(out / name) as tmp:
+            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+    for name, arr in arrays.items():
+        with atomic_path(out / name) as tmp, tmp.open("wb") as fh:
+            np.save(fh, arr, allow_pickle=False)
+    write_text(out / TRUTH_FILE, json.dumps(truth.to_dict(), indent=2, sort_keys=True) + "\n")
+
+
 # =========================================================================== generator
 def generate_demo(out_dir: Path, n_movies: int = 1500, seed: int = 0, *, text_dim: int = 32,
                   image_dim: int = 16, cast_extra: int = CAST_EXTRA) -> DemoTruth:
@@ -517,136 +620,23 @@ def generate_demo(out_dir: Path, n_movies: int = 1500, seed: int = 0, *, text_di
         raise ValueError(f"embedding dimensions must be positive, got text_dim={text_dim}, image_dim={image_dim}")
     started = time.perf_counter()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     n = int(n_movies)
+    # one child stream per section; the sections sharing one (crew: directors then studios) must keep
+    # their order, or every seed's files change
     r_movie, r_cast, r_crew, r_names, r_text, r_emb = np.random.default_rng(seed).spawn(6)
-
-    # ---- movie-level latents
-    genre = r_movie.choice(len(GENRES), size=n, p=np.asarray(GENRE_PROBS) / np.sum(GENRE_PROBS))
-    tone = r_movie.standard_normal(n)
-    year = YEAR_MIN + np.floor((YEAR_MAX - YEAR_MIN + 1) * r_movie.beta(YEAR_BETA_A, YEAR_BETA_B, n)).astype(np.int64)
-    year = np.minimum(year, YEAR_MAX)
-    minute = np.rint(RUNTIME_MEDIAN * np.exp(RUNTIME_LOG_SD * r_movie.standard_normal(n))).astype(np.int64)
-    kind = r_movie.random(n)
-    short, long_ = kind < SHORT_SHARE, kind > 1.0 - LONG_SHARE
-    minute[short] = r_movie.integers(*SHORT_RANGE, size=int(short.sum()))
-    minute[long_] = r_movie.integers(LONG_RANGE[0], LONG_RANGE[1] + 1, size=int(long_.sum()))
-    age = _count_choice(r_movie, n, AGE_PROBS)
-    noise = r_movie.standard_normal(n)
-    original_id = ORIGINAL_ID_START + np.concatenate([[0], np.cumsum(r_movie.integers(1, ORIGINAL_ID_MAX_GAP + 1,
-                                                                                        n - 1))])
-
-    # ---- cast: Zipf-popular actors, billing order by popularity (+ noise); actor 0 is the star
-    n_actors = _pool_size(n, ACTORS_PER_MOVIE)
-    cast_size = CAST_MIN + r_cast.binomial(cast_extra, CAST_EXTRA_P, n)
-    cast_size[r_cast.random(n) < NO_CAST_SHARE] = 0
-    a_movie, a_actor = _sample_links(r_cast, cast_size, _zipf_probs(n_actors, ZIPF_ACTORS, reserved=1))
-    a_key = np.log1p(a_actor) + BILLING_NOISE * r_cast.standard_normal(a_actor.size)
     n_star_films = max(STAR_MIN_FILMS, round(n * STAR_FILM_SHARE))
-    star_movies = np.sort(r_cast.choice(np.flatnonzero(cast_size > 0), size=n_star_films, replace=False))
-    star_key = np.where(r_cast.random(n_star_films) < STAR_LEAD_SHARE, -np.inf,
-                        np.log1p(STAR_SUPPORT_RANK) + BILLING_NOISE * r_cast.standard_normal(n_star_films))
-    a_movie = np.concatenate([a_movie, star_movies])
-    a_actor = np.concatenate([a_actor, np.zeros(n_star_films, dtype=a_actor.dtype)])
-    a_key = np.concatenate([a_key, star_key])
-    order = np.lexsort((a_key, a_movie))
-    a_movie, a_actor = a_movie[order], a_actor[order]
-    keep = _dedupe_within_movie(a_movie, a_actor)
-    a_movie, a_actor = a_movie[keep], a_actor[keep]
-    billing = _group_starts(a_movie)
-    actor_q = _qualities(r_cast, n_actors, n_stars=1)
-    cast_q = _entity_mean(a_movie, actor_q[a_actor], BILLING_DECAY ** billing, n)
-    n_dup = max(1, round(n * DUPLICATE_ROW_RATE))
-    dup_rows = np.sort(np.concatenate([np.arange(a_movie.size), r_cast.choice(a_movie.size, n_dup, replace=False)]))
-
-    # ---- directors (director 0 is the star) and studios
-    n_directors = _pool_size(n, DIRECTORS_PER_MOVIE)
-    d_count = _count_choice(r_crew, n, DIRECTOR_COUNT_PROBS)
-    dir_star_movies = np.sort(r_crew.choice(n, size=n_star_films, replace=False))
-    d_count[dir_star_movies] = np.maximum(d_count[dir_star_movies], 1)
-    d_movie, d_dir = _sample_links(r_crew, d_count, _zipf_probs(n_directors, ZIPF_DIRECTORS, reserved=1))
-    first_row = np.concatenate([[0], np.cumsum(d_count)[:-1]])
-    d_dir[first_row[dir_star_movies]] = 0
-    keep = _dedupe_within_movie(d_movie, d_dir)
-    d_movie, d_dir = d_movie[keep], d_dir[keep]
-    director_q = _qualities(r_crew, n_directors, n_stars=1)
-    dir_q = _entity_mean(d_movie, director_q[d_dir], np.ones(d_dir.size), n)
-
-    n_studios = _pool_size(n, STUDIOS_PER_MOVIE)
-    s_movie, s_studio = _sample_links(r_crew, _count_choice(r_crew, n, STUDIO_COUNT_PROBS),
-                                      _zipf_probs(n_studios, ZIPF_STUDIOS))
-    keep = _dedupe_within_movie(s_movie, s_studio)
-    s_movie, s_studio = s_movie[keep], s_studio[keep]
-    studio_q = _qualities(r_crew, n_studios)
-    stu_q = _entity_mean(s_movie, studio_q[s_studio], np.ones(s_studio.size), n)
-
-    # ---- the rating
-    genre_eff = _centred(GENRE_EFFECTS_RAW, GENRE_PROBS)
-    age_eff = _centred(AGE_EFFECTS_RAW, AGE_PROBS)
-    signal = (CAST_WEIGHT * cast_q + DIRECTOR_WEIGHT * dir_q + STUDIO_WEIGHT * stu_q + genre_eff[genre]
-              + TONE_WEIGHT * tone + RUNTIME_SLOPE_Z * (np.clip(minute, *RUNTIME_CLIP) - RUNTIME_CENTER)
-              + age_eff[age])
-    since = year - YEAR_MIN
-    mean_y, spread_y = YEAR_MEAN_AT_MIN + YEAR_SLOPE * since, SPREAD_AT_MIN + SPREAD_SLOPE * since
-    rating = np.round(np.clip(mean_y + spread_y * (signal + NOISE_SD * noise), RATING_MIN, RATING_MAX),
-                      RATING_DECIMALS)
-    ideal = np.clip(mean_y + spread_y * signal, RATING_MIN, RATING_MAX)
-    ideal_r2 = float(1.0 - np.sum((rating - ideal) ** 2) / np.sum((rating - rating.mean()) ** 2))
-
-    # ---- names and texts
-    people = _person_names(r_names, n_actors + n_directors)
-    actor_names, director_names = people[:n_actors], people[n_actors:]
-    studio_names = _studio_names(r_names, n_studios)
-    titles = _titles(r_text, n)
-    taglines, placeholder = _taglines(r_text, genre, tone)
-    descriptions = _descriptions(r_text, genre, tone)
-
-    # ---- embeddings
-    text_emb = _text_embeddings(r_emb, genre, tone, text_dim, placeholder)
-    poster_emb = _poster_embeddings(r_emb, genre, image_dim)
-
-    # ---- write
-    movies = pd.DataFrame({
-        "movie_id": np.arange(n), "original_id": original_id, "name": titles, "date": year,
-        "tagline": taglines, "description": descriptions, "minute": minute,
-        "theatrical_release_age_rating": np.asarray(AGE_RATINGS, dtype=object)[age], "rating": rating,
-    }, columns=list(MOVIE_COLUMNS))
-    a_movie_d, a_actor_d = a_movie[dup_rows], a_actor[dup_rows]
-    tables = {
-        MOVIES_FILE: movies,
-        ACTORS_FILE: pd.DataFrame({"movie_id": a_movie_d, "original_id": original_id[a_movie_d],
-                                   "actor_name": actor_names[a_actor_d]}),
-        DIRECTORS_FILE: pd.DataFrame({"movie_id": d_movie, "original_id": original_id[d_movie],
-                                      "director_name": director_names[d_dir]}),
-        STUDIOS_FILE: pd.DataFrame({"movie_id": s_movie, "original_id": original_id[s_movie],
-                                    "studio": studio_names[s_studio]}),
-    }
-    for name, df in tables.items():
-        with atomic_path(out / name) as tmp:
-            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
-    arrays = {TAGLINE_EMB_FILE: text_emb["tagline"], DESCRIPTION_EMB_FILE: text_emb["description"],
-              POSTER_EMB_FILE: poster_emb}
-    for name, arr in arrays.items():
-        with atomic_path(out / name) as tmp, tmp.open("wb") as fh:
-            np.save(fh, arr, allow_pickle=False)
-
-    ref = REFERENCE_YEAR - YEAR_MIN
-    spread_ref = SPREAD_AT_MIN + SPREAD_SLOPE * ref
-    truth = DemoTruth(
-        n_movies=n, seed=int(seed),
-        best_actor=str(actor_names[0]), best_director=str(director_names[0]),
-        best_actor_films=int(np.count_nonzero(a_actor == 0)),
-        best_director_films=int(np.count_nonzero(d_dir == 0)),
-        runtime_slope=float(RUNTIME_SLOPE_Z * spread_ref), runtime_clip=RUNTIME_CLIP,
-        year_slope=float(YEAR_SLOPE), spread_slope=float(SPREAD_SLOPE),
-        genre_effects={g: float(e) for g, e in zip(GENRES, genre_eff)},
-        age_rating_effects={a: float(e) for a, e in zip(AGE_RATINGS, age_eff)},
-        effect_weights={"cast": CAST_WEIGHT, "director": DIRECTOR_WEIGHT, "studio": STUDIO_WEIGHT,
-                        "tone": TONE_WEIGHT, "noise_sd": NOISE_SD, "billing_decay": BILLING_DECAY},
-        ideal_r2=ideal_r2,
-    )
-    payload = json.dumps(truth.to_dict(), indent=2, sort_keys=True) + "\n"
-    write_text(out / TRUTH_FILE, payload)
+    movies = _latents(r_movie, n)
+    cast = _cast(r_cast, n, cast_extra, n_star_films)
+    directors = _directors(r_crew, n, n_star_films)
+    studios = _studios(r_crew, n)
+    ratings = _ratings(movies, cast, directors, studios)
+    names = _names(r_names, cast, directors, studios)
+    texts = _texts(r_text, movies)
+    arrays = _embeddings(r_emb, movies, texts.placeholder, text_dim, image_dim)
+    tables = _tables(movies, ratings, texts, names, cast, directors, studios)
+    truth = _truth(n, seed, names, cast, directors, ratings)
+    _write(out, tables, arrays, truth)
     log.info("demo data: %d movies, %d actor rows, %d director rows, %d studio rows -> %s (%.2fs)",
-             n, len(tables[ACTORS_FILE]), len(d_movie), len(s_movie), out, time.perf_counter() - started)
+             n, len(tables[ACTORS_FILE]), len(tables[DIRECTORS_FILE]), len(tables[STUDIOS_FILE]), out,
+             time.perf_counter() - started)
     return truth
