@@ -65,6 +65,10 @@ class Units:
     def __init__(self, checkpoints: Checkpoints):
         self.checkpoints = checkpoints
 
+    def published(self, staging: Path) -> None:
+        """The files recorded under `staging` (a folder inside artifacts/) now live at their final places."""
+        self.checkpoints.relocate(str(staging.relative_to(self.checkpoints.art)) + "/", "")
+
     def key(self, *parts: Any) -> str:
         """The fingerprint of a unit's inputs (on top of the data, package versions and code)."""
         return self.checkpoints.key(*parts)

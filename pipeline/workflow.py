@@ -52,14 +52,14 @@ STAGES = (
     Stage("stack", stack, makes=("cfg", "tuning", "stacked", "stacker", "shipped", "stack_cv", "stack_holdout",
                                  "bag_holdout", "intervals", "interval_metrics"),
           reads=MODEL + ("stacking", "tuning", "intervals", "evaluation")),
-    Stage("evaluate", evaluate, makes=("metrics",), reads=("evaluation", "learners", "stacking"),
+    Stage("evaluate", evaluate, makes=("metrics",), reads=("seed", "evaluation", "learners", "stacking"),
           publishes=("artifacts/metrics.json",)),
     Stage("ablation", ablation, makes=("metrics",), reads=MODEL + ("ablation", "stacking"),
           skip=lambda cfg: None if cfg.ablation.enabled else "ablation.enabled is false"),
     Stage("refit", refit, makes=("bundle", "model_dir", "model_key"), reads=MODEL + ("stacking", "signing"),
           publishes=("artifacts/model",)),
-    Stage("whatif", answer_whatifs, reads=("whatif", "ultimate"), publishes=("artifacts/whatif.json",)),
-    Stage("explain", explain, reads=("report",)),
+    Stage("whatif", answer_whatifs, reads=("seed", "whatif", "ultimate"), publishes=("artifacts/whatif.json",)),
+    Stage("explain", explain, reads=("seed", "report")),
     Stage("report", report, makes=("run_info",), reads=("report",),
           publishes=("artifacts/run.json", "artifacts/params.yaml", "reports/figures", "reports/report.md")),
 )
@@ -87,7 +87,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     run_info = state["run_info"] | {"timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(folders.staged(folders.art / "run.json"), run_info)       # now with the report stage's time
     folders.tx.commit([out_dir / path for stage in STAGES for path in stage.publishes])
-    state["units"].checkpoints.relocate(str(folders.staged(folders.art).relative_to(folders.art)) + "/", "")
+    state["units"].published(folders.staged(folders.art))
     kept = record_run(folders.art, metrics, run_info)
     log.info("run kept as %s (movie-rating runs lists and compares runs)", kept.name)
     mlflow_run = log_run(cfg.tracking, folders.art, folders.reports / "report.md", metrics, run_info)

@@ -92,7 +92,6 @@ class Entities(Encoded):
         return self.encoder_.transform(frame.credits)
 
 
-
 class History(Encoded):
     """Each name's record before the movie's year (strictly earlier films only)."""
     name, file, kind = HISTORY, "history.npz", HistoryEncoder
@@ -135,7 +134,6 @@ class Neighbours(Encoded):
         return self.encoder_.transform(self._vectors(frame))
 
 
-
 class StoryScore(Encoded):
     """A cross-fitted ridge prediction from the text vectors, as one column."""
     name, file, kind = TEXT_SCORE, "text_score.npz", TextScore
@@ -149,7 +147,6 @@ class StoryScore(Encoded):
 
     def transform(self, frame: MovieFrame) -> pd.DataFrame:
         return pd.DataFrame({"text_score": self.encoder_.transform(frame.blocks[TEXT])})
-
 
 
 class Components(Block):

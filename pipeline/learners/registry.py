@@ -255,8 +255,9 @@ class Learner:
 
 
 def known_parameters(name: str) -> set[str]:
-    """What `learners.params.<name>` may set: its head's parameters and the feature parameters."""
-    return HEADS[REGISTRY[name].head].parameters() | set(FEATURE_PARAMS)
+    """What `learners.params.<name>` may set: its head's parameters and the feature parameters (not the
+    learner's own settings: CatBoost's `name`, for one, would collide with the learner's)."""
+    return (HEADS[REGISTRY[name].head].parameters() | set(FEATURE_PARAMS)) - set(SETTINGS)
 
 
 def removed_blocks(cfg: Config, drop: frozenset[str] = frozenset()) -> frozenset[str]:
