@@ -127,9 +127,6 @@ class LearnersConfig(Section):
     trend_after: float = Field(
         ge=0.0, le=1.0, description="Share of the era lines' slope continued past the last fitted year (0: held "
                                     "at their last value).")
-    trend_years: float | None = Field(
-        gt=0.0, description="Years past the last fitted year for which the era lines go on; after them they hold "
-                            "(a damped trend); null: they go on for ever.")
     exclude_blocks: tuple[str, ...] = Field(
         description="Feature blocks no learner reads, in every run (names: `pipeline/learners/registry.py`).")
     params: dict[str, dict[str, Any]] = Field(
@@ -336,7 +333,7 @@ class Config(Section):
         learner's parameters: a change to any of them invalidates checkpoints and starts fresh studies."""
         return self.model_dump(mode="json", include={
             "seed": True, "data": True, "clean": True, "split": True, "entities": True, "embeddings": True,
-            "learners": {"target", "trend_after", "trend_years", "exclude_blocks"}})
+            "learners": {"target", "trend_after", "exclude_blocks"}})
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -55,17 +55,6 @@ def test_trend_after_the_data_is_continued_damped_or_held(after: float, expected
     assert restored.level(np.array([2033.0])) == pytest.approx(target.level(np.array([2033.0])))
 
 
-def test_a_damped_trend_goes_on_for_its_years_then_holds() -> None:
-    """`years=5`: 2016 follows the full slope (0.03 below 2013's 2.87); 2018 and 2033 both hold 2.82."""
-    years, y = drifting()
-    target = EraTarget("level_spread", 1.0, 5.0).fit(years, y)
-    level = target.level(np.array([1990.0, 2016.0, 2018.0, 2033.0]))
-    assert level[0] == pytest.approx(3.1, abs=0.05)
-    assert level[1] == pytest.approx(2.84, abs=0.03) and level[2] == pytest.approx(2.82, abs=0.03)
-    assert level[3] == level[2]
-    assert EraTarget.from_dict(target.to_dict()).level(np.array([2033.0]))[0] == level[3]
-
-
 def test_raw_mode_is_the_identity() -> None:
     years, y = drifting(500)
     target = EraTarget("raw").fit(years, y)

@@ -215,7 +215,7 @@ class Learner:
         head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
         mode = "raw" if self.spec.modality == "baseline" else self.cfg.learners.target
         years = frame.tabular["year"].to_numpy()
-        self.target_ = EraTarget(mode, self.cfg.learners.trend_after, self.cfg.learners.trend_years).fit(years, y)
+        self.target_ = EraTarget(mode, self.cfg.learners.trend_after).fit(years, y)
         z = self.target_.transform(years, y)
         self.blocks_ = self._blocks(set(frame.blocks))
         X = self._combine([block.fit_transform(frame, z) for block in self.blocks_], len(frame))

@@ -49,11 +49,10 @@ def hinge(params: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 class EraTarget:
     """`after`: the share of both lines' slope continued past the last fitted year (1: the lines go
-    on; 0: they hold their last value, as trees on raw ratings do); `years`: for how many years past it
-    they go on before they hold (None: for ever)."""
+    on; 0: they hold their last value, as trees on raw ratings do)."""
 
-    def __init__(self, mode: Mode = "level_spread", after: float = 1.0, years: float | None = None):
-        self.mode, self.after, self.years = mode, float(after), years
+    def __init__(self, mode: Mode = "level_spread", after: float = 1.0):
+        self.mode, self.after = mode, float(after)
 
     def fit(self, years: np.ndarray, y: np.ndarray) -> "EraTarget":
         t, y = np.asarray(years, dtype=np.float64), np.asarray(y, dtype=np.float64)
@@ -69,11 +68,9 @@ class EraTarget:
         return self
 
     def _time(self, years: np.ndarray) -> np.ndarray:
-        """Release years on the lines' clock: past the last fitted year, time runs at `after`, and stops
-        `years` after it."""
+        """Release years on the lines' clock: past the last fitted year, time runs at `after`."""
         t = np.asarray(years, dtype=np.float64)
-        past = np.maximum(t - self.last_, 0.0) if self.years is None else np.clip(t - self.last_, 0.0, self.years)
-        return np.where(t > self.last_, self.last_ + self.after * past, t)
+        return np.where(t > self.last_, self.last_ + self.after * (t - self.last_), t)
 
     def level(self, years: np.ndarray) -> np.ndarray:
         return hinge(self.level_, self._time(years))
@@ -90,11 +87,11 @@ class EraTarget:
 
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "level": self.level_.tolist(), "spread": self.spread_.tolist(),
-                "floor": self.floor_, "after": self.after, "years": self.years, "last": self.last_}
+                "floor": self.floor_, "after": self.after, "last": self.last_}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EraTarget":
-        out = cls(d["mode"], d["after"], d.get("years"))    # folders before `years` continue for ever
+        out = cls(d["mode"], d["after"])
         out.level_, out.spread_, out.floor_ = np.array(d["level"]), np.array(d["spread"]), float(d["floor"])
         out.last_ = float(d["last"])
         return out

@@ -58,7 +58,7 @@ def evaluate(cfg: Config, prep: Prepared, data: Labelled, names: list[str], resu
                   "n_holdout": len(splits.holdout_ids), "n_folds": splits.n_folds,
                   "n_cold_start": int(cold.sum())},
         "tuning": {n: r.to_dict() for n, r in tuning.items()},
-        "era_target": EraTarget(cfg.learners.target, cfg.learners.trend_after, cfg.learners.trend_years).fit(
+        "era_target": EraTarget(cfg.learners.target, cfg.learners.trend_after).fit(
             data.train.tabular["year"].to_numpy(), data.y).to_dict(),
         "intervals": interval_metrics,
     }
