@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from pipeline.config import PACKAGED_PARAMS, PROJECT_ROOT, Config
+from pipeline.io import write_text
 
 OUTPUT = PROJECT_ROOT / "docs" / "params.md"
 COMMAND = "python -m pipeline.params_reference"
@@ -101,7 +102,8 @@ def flow(value: Any) -> str:
 
 def entry(key: Any, value: Any, width: int) -> str:
     """One entry of a long list or map; a nested value too long to show is `…`."""
-    text = flow(value) if len(flow(value)) <= width else "…"
+    text = flow(value)
+    text = text if len(text) <= width else "…"
     return text if key is None else f"{key}: {text}"
 
 
@@ -166,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.stdout:
         print(text, end="")
     else:
-        OUTPUT.write_text(text, encoding="utf-8")
+        write_text(OUTPUT, text)
         print(f"wrote {OUTPUT.relative_to(PROJECT_ROOT)}")
 
 
