@@ -18,7 +18,7 @@ from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
 from pipeline.data.prepare import prepare
 from pipeline.data.splits import make_splits
-from pipeline.learners.registry import REGISTRY, make_learner
+from pipeline.learners.registry import REGISTRY, Learner, make_learner
 from pipeline.training.scheduler import storage_for
 from pipeline.training.tuning import tune_learner, tuned_config
 
@@ -172,3 +172,37 @@ def test_a_learner_is_an_estimator_tuning_clones(train, tiny_cfg) -> None:
     assert not np.array_equal(trial.predict(frame), clone(base).fit(frame, y).predict(frame))
     with pytest.raises(ValueError, match="num_leafs"):
         clone(base).set_params(num_leafs=5)
+
+
+@pytest.mark.parametrize("name", ["all_lgbm", "all_ridge"])
+def test_trials_on_one_fold_share_the_blocks_they_do_not_change(train, tiny_cfg, monkeypatch, tmp_path, name) -> None:
+    """Trials on one inner fold share a memo of fitted feature blocks: a fit through it predicts exactly as
+    a fresh fit, a block is fitted again only when the trial changes its settings (PCA size), and the
+    memo's blocks are the learner's own (a save reloads to the same predictions)."""
+    from sklearn.base import clone
+
+    from pipeline.learners import blocks as blocks_module
+    frame, y = train
+    fits: list[str] = []
+    for cls in (blocks_module.Entities, blocks_module.History, blocks_module.Neighbours, blocks_module.Components,
+                blocks_module.Design):
+        original = cls.fit_transform
+        monkeypatch.setattr(cls, "fit_transform",
+                            lambda self, f, z, _o=original: fits.append(self.key()) or _o(self, f, z))
+    base, memo = make_learner(name, tiny_cfg), {}
+    boosted = [{"num_leaves": 7, "n_components": 4}, {"num_leaves": 15, "n_components": 4},
+               {"num_leaves": 7, "n_components": 6}]
+    trials = [{"alpha": 3.0}, {"alpha": 30.0}] if name == "all_ridge" else boosted
+    for params in trials:
+        shared = clone(base).set_params(**params).fit(frame, y, memo)
+        fresh = clone(base).set_params(**params).fit(frame, y)
+        np.testing.assert_array_equal(shared.predict(frame), fresh.predict(frame))
+    shared.save(tmp_path / name)
+    np.testing.assert_array_equal(Learner.load(tmp_path / name, tiny_cfg).predict(frame), shared.predict(frame))
+    if name == "all_ridge":
+        assert sum("Design" in k for k in fits) == 1 + len(trials)     # once through the memo, once per fresh fit
+    else:
+        components = [k for k in memo if k.startswith("('Components'")]
+        assert len(components) == 2 * len([b for b in ("text", "image") if b in frame.blocks])   # 4 and 6 PCs
+        for kind in ("Entities", "History", "Neighbours"):
+            assert sum(k.startswith(f"('{kind}'") for k in fits) == 1 + len(trials)

@@ -35,6 +35,10 @@ class Block:
     """A block with nothing fitted: its columns are read from the frame."""
     name: str
 
+    def key(self) -> str:
+        """What the block is before it is fitted: its class and settings (fitted state ends in "_")."""
+        return repr((type(self).__name__, settings_of(self)))
+
     def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
         return self.transform(frame)
 
@@ -46,6 +50,11 @@ class Block:
 
     def load(self, folder: Path) -> "Block":
         return self
+
+
+def settings_of(obj: Any) -> dict[str, Any]:
+    """An object's attributes that are not fitted state (scikit-learn's convention: those end in "_")."""
+    return {k: v for k, v in sorted(vars(obj).items()) if not k.endswith("_")}
 
 
 class Encoded(Block):
@@ -202,6 +211,9 @@ class Design:
 
     def __init__(self, design: SparseDesign):
         self.design = design
+
+    def key(self) -> str:
+        return repr((type(self).__name__, settings_of(self.design)))
 
     def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> Sparse:
         self.design = self.design.fit(frame)

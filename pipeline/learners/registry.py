@@ -211,14 +211,18 @@ class Learner:
         """The head's input for the frame's movies, from the fitted blocks."""
         return self._combine([block.transform(frame) for block in self.blocks_], len(frame))
 
-    def fit(self, frame: MovieFrame, y: np.ndarray) -> "Learner":
+    def fit(self, frame: MovieFrame, y: np.ndarray, memo: dict[str, tuple] | None = None) -> "Learner":
+        """`memo`: blocks already fitted on these same rows and ratings, by their key, and where this fit
+        leaves its own (tuning's trials on one inner fold share one: a trial refits only what it changes)."""
         head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
         mode = "raw" if self.spec.modality == "baseline" else self.cfg.learners.target
         years = frame.tabular["year"].to_numpy()
         self.target_ = EraTarget(mode, self.cfg.learners.trend_after).fit(years, y)
         z = self.target_.transform(years, y)
-        self.blocks_ = self._blocks(set(frame.blocks))
-        X = self._combine([block.fit_transform(frame, z) for block in self.blocks_], len(frame))
+        memo = {} if memo is None else memo
+        fitted = [_fitted(block, frame, z, memo) for block in self._blocks(set(frame.blocks))]
+        self.blocks_ = [block for block, _ in fitted]
+        X = self._combine([features for _, features in fitted], len(frame))
         self.columns_ = list(X.columns)
         self.head_ = HEADS[self.spec.head](head_params, self.cfg.seed).fit(X, z)
         return self
@@ -252,6 +256,15 @@ class Learner:
         present = set(meta["pca"]) | ({TEXT} if (folder / StoryScore.file).exists() else set())
         learner.blocks_ = [block.load(folder) for block in learner._blocks(present)]
         return learner
+
+
+def _fitted(block: Block | Design, frame: MovieFrame, z: np.ndarray, memo: dict[str, tuple]) -> tuple:
+    """The block fitted on `frame` and `z`, with its features of those rows: from `memo` if it has one
+    with the same settings, else fitted now and left there."""
+    key = block.key()
+    if key not in memo:
+        memo[key] = (block, block.fit_transform(frame, z))
+    return memo[key]
 
 
 def known_parameters(name: str) -> set[str]:

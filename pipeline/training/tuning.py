@@ -46,12 +46,13 @@ def learner_plan(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray) -> St
     defaults = dict(cfg.learners.params.get(name, {}))
     folds = _inner_folds(len(frame), cfg.tuning, cfg.seed)
     base = make_learner(name, cfg)          # with the params.yaml defaults; each trial overrides its space
+    memos: list[dict] = [{} for _ in folds]     # per inner fold: the feature blocks a trial does not change
 
     def objective(trial: optuna.Trial) -> float:
         params = space(trial)
         errors = []
         for step, (fit, val) in enumerate(track(folds, f"{name} trial {trial.number} folds", announce=False)):
-            learner = clone(base).set_params(**params).fit(frame.take(fit), y[fit])
+            learner = clone(base).set_params(**params).fit(frame.take(fit), y[fit], memos[step])
             errors.append(float(np.mean((learner.predict(frame.take(val)) - y[val]) ** 2)))
             log.info("%s trial %d fold %d/%d: inner-CV RMSE %.4f", name, trial.number, step + 1, len(folds),
                       np.sqrt(errors[-1]))
