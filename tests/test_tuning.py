@@ -176,9 +176,10 @@ def test_a_learner_is_an_estimator_tuning_clones(train, tiny_cfg) -> None:
 
 @pytest.mark.parametrize("name", ["all_lgbm", "all_ridge"])
 def test_trials_on_one_fold_share_the_blocks_they_do_not_change(train, tiny_cfg, monkeypatch, tmp_path, name) -> None:
-    """Trials on one inner fold share a memo of fitted feature blocks: a fit through it predicts exactly as
-    a fresh fit, a block is fitted again only when the trial changes its settings (PCA size), and the
-    memo's blocks are the learner's own (a save reloads to the same predictions)."""
+    """Trials on one inner fold share a memo of fitted feature blocks (and one of their features of the
+    validation rows): a fit through them predicts exactly as a fresh fit, a block is fitted again only when
+    the trial changes its settings (PCA size), and the memo's blocks are the learner's own (a save reloads
+    to the same predictions)."""
     from sklearn.base import clone
 
     from pipeline.learners import blocks as blocks_module
@@ -193,10 +194,12 @@ def test_trials_on_one_fold_share_the_blocks_they_do_not_change(train, tiny_cfg,
     boosted = [{"num_leaves": 7, "n_components": 4}, {"num_leaves": 15, "n_components": 4},
                {"num_leaves": 7, "n_components": 6}]
     trials = [{"alpha": 3.0}, {"alpha": 30.0}] if name == "all_ridge" else boosted
+    seen: dict = {}                      # the validation rows' features, shared as the fitted blocks are
     for params in trials:
         shared = clone(base).set_params(**params).fit(frame, y, memo)
         fresh = clone(base).set_params(**params).fit(frame, y)
         np.testing.assert_array_equal(shared.predict(frame), fresh.predict(frame))
+        np.testing.assert_array_equal(shared.predict(frame, shared.features(frame, seen)), fresh.predict(frame))
     shared.save(tmp_path / name)
     np.testing.assert_array_equal(Learner.load(tmp_path / name, tiny_cfg).predict(frame), shared.predict(frame))
     if name == "all_ridge":

@@ -207,9 +207,15 @@ class Learner:
             return pd.DataFrame(index=np.arange(n_rows))
         return pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
 
-    def features(self, frame: MovieFrame) -> pd.DataFrame | Sparse:
-        """The head's input for the frame's movies, from the fitted blocks."""
-        return self._combine([block.transform(frame) for block in self.blocks_], len(frame))
+    def features(self, frame: MovieFrame, memo: dict[str, Any] | None = None) -> pd.DataFrame | Sparse:
+        """The head's input for the frame's movies, from the fitted blocks. `memo`: the blocks' features of
+        these same rows by block key, where earlier calls left them (blocks with one key are one fitted
+        block, `fit`'s memo; tuning's trials on one inner fold share both)."""
+        memo = {} if memo is None else memo
+        for block in self.blocks_:
+            if block.key() not in memo:
+                memo[block.key()] = block.transform(frame)
+        return self._combine([memo[block.key()] for block in self.blocks_], len(frame))
 
     def fit(self, frame: MovieFrame, y: np.ndarray, memo: dict[str, tuple] | None = None) -> "Learner":
         """`memo`: blocks already fitted on these same rows and ratings, by their key, and where this fit

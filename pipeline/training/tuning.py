@@ -46,14 +46,18 @@ def learner_plan(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray) -> St
     defaults = dict(cfg.learners.params.get(name, {}))
     folds = _inner_folds(len(frame), cfg.tuning, cfg.seed)
     base = make_learner(name, cfg)          # with the params.yaml defaults; each trial overrides its space
-    memos: list[dict] = [{} for _ in folds]     # per inner fold: the feature blocks a trial does not change
+    # per inner fold, taken once: its rows, and the feature blocks (and their features of the validation
+    # rows) that a trial does not change
+    inner = [(frame.take(fit), y[fit], frame.take(val), y[val], {}, {}) for fit, val in folds]
 
     def objective(trial: optuna.Trial) -> float:
         params = space(trial)
         errors = []
-        for step, (fit, val) in enumerate(track(folds, f"{name} trial {trial.number} folds", announce=False)):
-            learner = clone(base).set_params(**params).fit(frame.take(fit), y[fit], memos[step])
-            errors.append(float(np.mean((learner.predict(frame.take(val)) - y[val]) ** 2)))
+        for step, (fit_rows, fit_y, val_rows, val_y, fitted, features) in enumerate(
+                track(inner, f"{name} trial {trial.number} folds", announce=False)):
+            learner = clone(base).set_params(**params).fit(fit_rows, fit_y, fitted)
+            predicted = learner.predict(val_rows, learner.features(val_rows, features))
+            errors.append(float(np.mean((predicted - val_y) ** 2)))
             log.info("%s trial %d fold %d/%d: inner-CV RMSE %.4f", name, trial.number, step + 1, len(folds),
                       np.sqrt(errors[-1]))
             trial.report(float(np.sqrt(np.mean(errors))), step)
