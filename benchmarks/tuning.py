@@ -1,0 +1,52 @@
+#!/usr/bin/env python
+"""How long tuning takes: each tuned learner's study, run afresh, with its seconds and best inner-CV RMSE.
+
+    python benchmarks/tuning.py [--data-dir ../shared/data/case] [--learners all_ridge all_lgbm ...]
+
+Every study starts in a fresh, throwaway storage, with params.yaml's trial budget, on the training rows of
+the temporal split (the holdout never reaches tuning). Run it at two commits to compare the tuning code's
+speed: the best values must match when only the speed changed.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.config import load_config  # noqa: E402
+from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
+from pipeline.data.load import load_folder  # noqa: E402
+from pipeline.data.prepare import split_and_prepare  # noqa: E402
+from pipeline.training.scheduler import storage_for  # noqa: E402
+from pipeline.training.tuning import tune_learner, tuned_learners  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--learners", nargs="+", help="default: every learner params.yaml tunes")
+    args = parser.parse_args()
+    cfg = load_config(ROOT / "params.yaml")
+    raw, _ = drop_duplicate_movies(load_folder(args.data_dir, cfg.data, require_rating=True))
+    with tempfile.TemporaryDirectory() as tmp:
+        _, _, data = split_and_prepare(raw, cfg, Path(tmp) / "cache")
+        names = args.learners or tuned_learners(cfg, data)
+        total = 0.0
+        for name in names:
+            tic = time.perf_counter()
+            result = tune_learner(name, cfg, data.train, data.y, storage_for(cfg.tuning, Path(tmp) / name),
+                                  cfg.tuning.trials[name])
+            seconds = time.perf_counter() - tic
+            total += seconds
+            print(f"{name:18s} {seconds:6.1f} s   {result.n_complete} complete, {result.n_pruned} pruned   "
+                  f"best inner-CV RMSE {result.best_value:.5f}", flush=True)
+        print(f"{'total':18s} {total:6.1f} s")
+
+
+if __name__ == "__main__":
+    main()
