@@ -3,9 +3,10 @@
 
     python benchmarks/tuning.py [--data-dir ../shared/data/case] [--learners all_ridge all_lgbm ...]
 
-Every study starts in a fresh, throwaway storage, with params.yaml's trial budget, on the training rows of
-the temporal split (the holdout never reaches tuning). Run it at two commits to compare the tuning code's
-speed: the best values must match when only the speed changed.
+Every study starts in a fresh, throwaway journal (params.yaml's `tuning.storage` is ignored), with
+params.yaml's trial budget, on the training rows of the temporal split (the holdout never reaches tuning).
+Run it at two commits to compare the tuning code's speed: the best values must match when only the speed
+changed (unless a study hits `tuning.timeout_seconds`, which makes its trials depend on the machine).
 """
 from __future__ import annotations
 
@@ -36,10 +37,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         _, _, data = split_and_prepare(raw, cfg, Path(tmp) / "cache")
         names = args.learners or tuned_learners(cfg, data)
+        untuned = [n for n in names if n not in tuned_learners(cfg, data)]
+        if untuned:
+            sys.exit(f"not tuned on this data (no trial budget in params.yaml, or not runnable): {', '.join(untuned)}")
+        journal = cfg.tuning.model_copy(update={"storage": None})
         total = 0.0
         for name in names:
             tic = time.perf_counter()
-            result = tune_learner(name, cfg, data.train, data.y, storage_for(cfg.tuning, Path(tmp) / name),
+            result = tune_learner(name, cfg, data.train, data.y, storage_for(journal, Path(tmp) / name),
                                   cfg.tuning.trials[name])
             seconds = time.perf_counter() - tic
             total += seconds

@@ -20,7 +20,7 @@ from pipeline.data.prepare import prepare
 from pipeline.data.splits import make_splits
 from pipeline.learners.registry import REGISTRY, Learner, make_learner
 from pipeline.training.scheduler import storage_for
-from pipeline.training.tuning import tune_learner, tuned_config
+from pipeline.training.tuning import _inner_folds, learner_plan, tune_learner, tuned_config
 
 
 @pytest.fixture(scope="module")
@@ -209,3 +209,25 @@ def test_trials_on_one_fold_share_the_blocks_they_do_not_change(train, tiny_cfg,
         assert len(components) == 2 * len([b for b in ("text", "image") if b in frame.blocks])   # 4 and 6 PCs
         for kind in ("Entities", "History", "Neighbours"):
             assert sum(k.startswith(f"('{kind}'") for k in fits) == 1 + len(trials)
+
+
+def test_a_study_scores_each_trial_as_fresh_fits_would(train, tiny_cfg) -> None:
+    """The objective (fold rows taken once, blocks and validation features shared by trials) gives each trial
+    the inner-CV RMSE of fresh fits on each inner fold, trial after trial; a memo refuses other rows."""
+    from optuna.trial import FixedTrial
+    from sklearn.base import clone
+    frame, y = train
+    plan = learner_plan("all_lgbm", tiny_cfg, frame, y)
+    base = make_learner("all_lgbm", tiny_cfg)
+    drawn = {"n_estimators": 200, "learning_rate": 0.05, "num_leaves": 7, "min_child_samples": 10,
+             "subsample": 0.8, "colsample_bytree": 0.8, "reg_lambda": 1.0, "n_components": 4}
+    for change in ({}, {"num_leaves": 15}, {"n_components": 6}, {}):
+        params = plan.space(FixedTrial(drawn | change))
+        errors = [np.mean((clone(base).set_params(**params).fit(frame.take(f), y[f]).predict(frame.take(v))
+                           - y[v]) ** 2) for f, v in _inner_folds(len(frame), tiny_cfg.tuning, tiny_cfg.seed)]
+        assert plan.objective(FixedTrial(drawn | change)) == pytest.approx(float(np.sqrt(np.mean(errors))),
+                                                                           abs=1e-12)
+    memo: dict = {}
+    base.fit(frame.take(np.arange(40)), y[:40], memo)
+    with pytest.raises(ValueError, match="one set of rows"):
+        clone(base).fit(frame.take(np.arange(1, 41)), y[1:41], memo)

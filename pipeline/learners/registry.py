@@ -53,6 +53,7 @@ from pipeline.learners.target import EraTarget
 # learner parameters that shape the features, not the head
 FEATURE_PARAMS = ("n_components", "max_words", "n_knots", "text_alphas")
 SETTINGS = ("name", "cfg", "drop")      # a learner's parameters besides its head's and its features'
+ROWS = "rows"                           # the key under which a memo of fitted blocks keeps its rows and ratings
 
 
 def catboost_space(trial: Any) -> dict[str, Any]:
@@ -208,9 +209,9 @@ class Learner:
         return pd.concat([p.reset_index(drop=True) for p in parts], axis=1)
 
     def features(self, frame: MovieFrame, memo: dict[str, Any] | None = None) -> pd.DataFrame | Sparse:
-        """The head's input for the frame's movies, from the fitted blocks. `memo`: the blocks' features of
-        these same rows by block key, where earlier calls left them (blocks with one key are one fitted
-        block, `fit`'s memo; tuning's trials on one inner fold share both)."""
+        """The head's input for the frame's movies, from the fitted blocks. `memo`: features of these same
+        rows by block key, left by earlier calls of learners whose blocks came from one `fit` memo (so one
+        key is one fitted block); tuning's trials on one inner fold share both memos."""
         memo = {} if memo is None else memo
         for block in self.blocks_:
             if block.key() not in memo:
@@ -218,14 +219,18 @@ class Learner:
         return self._combine([memo[block.key()] for block in self.blocks_], len(frame))
 
     def fit(self, frame: MovieFrame, y: np.ndarray, memo: dict[str, tuple] | None = None) -> "Learner":
-        """`memo`: blocks already fitted on these same rows and ratings, by their key, and where this fit
-        leaves its own (tuning's trials on one inner fold share one: a trial refits only what it changes)."""
+        """`memo`: blocks already fitted on these same rows and era targets, by their key, where this fit
+        leaves its own (tuning's trials on one inner fold share one: a trial refits only what it changes).
+        It records its rows and targets and refuses others."""
         head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
         mode = "raw" if self.spec.modality == "baseline" else self.cfg.learners.target
         years = frame.tabular["year"].to_numpy()
         self.target_ = EraTarget(mode, self.cfg.learners.trend_after).fit(years, y)
         z = self.target_.transform(years, y)
         memo = {} if memo is None else memo
+        rows = memo.setdefault(ROWS, (frame.ids, z))
+        if not (np.array_equal(rows[0], frame.ids) and np.array_equal(rows[1], z)):
+            raise ValueError("a memo of fitted blocks serves one set of rows and ratings; these differ")
         fitted = [_fitted(block, frame, z, memo) for block in self._blocks(set(frame.blocks))]
         self.blocks_ = [block for block, _ in fitted]
         X = self._combine([features for _, features in fitted], len(frame))
