@@ -121,6 +121,9 @@ def test_history_equals_naive_loop_over_strictly_earlier_movies(tmp_path) -> Non
             devs.append(sum(y[j] - prior for j in past) / (len(past) + SMOOTHING))
             films.append(len(past))
         assert got.loc[movie, "actor_hist_mean"] == pytest.approx(prior + np.mean(devs))
+        assert got.loc[movie, "actor_hist_max"] == pytest.approx(prior + max(devs))
+        assert got.loc[movie, "actor_hist_min"] == pytest.approx(prior + min(devs))
+        assert got.loc[movie, "actor_hist_lead"] == pytest.approx(prior + devs[0])     # names in billing order
         assert got.loc[movie, "actor_hist_films_max"] == max(films)
         assert got.loc[movie, "actor_hist_films_mean"] == pytest.approx(np.mean(films))
     enc.save(tmp_path / "h.npz")

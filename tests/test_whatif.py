@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline.cli import main
@@ -46,11 +47,17 @@ def test_planted_best_director_and_actor_are_found(setup) -> None:
     preds = variants.predict(movie, [()] + [(Edit("director", d),) for d in pools["director"]])
     assert preds["predicted_rating"].iloc[1:].idxmax() == 1          # the planted director is the best edit
     assert preds["predicted_rating"].iloc[1] > preds["predicted_rating"].iloc[0]
-    movie = _a_movie_without(data, "actor", truth.best_actor)
-    preds = variants.predict(movie, [(Edit("lead_actor", a),) for a in pools["actor"]])
-    ranked = [pools["actor"][i] for i in preds["predicted_rating"].sort_values(ascending=False).index]
-    print("best actor's rank among lead-actor edits:", ranked.index(truth.best_actor) + 1, "of", len(ranked))
-    assert truth.best_actor in ranked[:3]
+    # the producer's case: a film of the data's last year, whose cast's whole record is their past. The credit
+    # encodings are time-aware (a film sees only earlier films), so an older film is told less about him.
+    credited = set(data.credits["actor"].loc[data.credits["actor"]["name"] == truth.best_actor, "movie_id"])
+    latest = data.movies.loc[~data.movies.index.isin(credited)].sort_values("date").index[-5:]
+    ranks = []
+    for movie in latest:
+        preds = variants.predict(int(movie), [(Edit("lead_actor", a),) for a in pools["actor"]])
+        ranked = [pools["actor"][i] for i in preds["predicted_rating"].sort_values(ascending=False).index]
+        ranks.append(ranked.index(truth.best_actor) + 1)
+    print("best actor's rank among", len(pools["actor"]), "lead-actor edits of the five latest films:", ranks)
+    assert np.median(ranks) <= 3 < len(pools["actor"]) / 2          # by chance, the median rank would be ~13
 
 
 def test_runtime_moves_in_the_planted_direction(setup) -> None:
@@ -142,7 +149,6 @@ def test_an_inactive_star_director_is_never_offered(demo_dir: Path, tiny_cfg: Co
     """The planted best director, moved to films made 40+ years before the data ends: retired (or dead),
     however well rated. With the activity rules relaxed the same model offers him first, so the rules (not
     the data) keep him out."""
-    import numpy as np
     import pandas as pd
 
     from pipeline.serving.bundle import fit_bundle

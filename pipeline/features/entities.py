@@ -64,7 +64,7 @@ class EntityStats:
         return pd.Index(self.names)
 
 
-def _row_reduce(ufunc: np.ufunc, values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+def row_reduce(ufunc: np.ufunc, values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
     """ufunc.reduce over each CSR row's values; NaN for empty rows."""
     out = np.full(len(indptr) - 1, np.nan)
     nonempty = np.flatnonzero(np.diff(indptr) > 0)
@@ -137,7 +137,7 @@ class EntityEncoder:
         count = np.r_[stats.count, 0.0][stats.index.get_indexer(credits.names)][m.indices] - float(exclude_self)
         n_credits = np.diff(m.indptr).astype(np.float64)
         n_known = np.add.reduceat(np.r_[(count > 0).astype(np.float64), 0.0], m.indptr[:-1]) * (n_credits > 0)
-        popularity = _row_reduce(np.add, np.log1p(count), m.indptr) / np.maximum(n_credits, 1)
+        popularity = row_reduce(np.add, np.log1p(count), m.indptr) / np.maximum(n_credits, 1)
         return {"n_known": n_known, "popularity": popularity}
 
     def _aggregate(self, kind: str, credits: Credits) -> pd.DataFrame:
@@ -160,8 +160,8 @@ class EntityEncoder:
         lead[np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))[is_lead]] = dev[is_lead]
         features = {
             "mean": mean + self.prior_,
-            "max": _row_reduce(np.maximum, dev, m.indptr) + self.prior_,
-            "min": _row_reduce(np.minimum, dev, m.indptr) + self.prior_,
+            "max": row_reduce(np.maximum, dev, m.indptr) + self.prior_,
+            "min": row_reduce(np.minimum, dev, m.indptr) + self.prior_,
             "wmean": wmean + self.prior_,
             "lead": lead + self.prior_,
             **self._counts(kind, credits, exclude_self=False),

@@ -2,7 +2,8 @@
 
 For every credited entity, only fitted movies released in strictly earlier years count: their
 number (prior films), the years since the entity's first such film, and their shrunken mean
-rating deviation. A movie's own rating, and those of its own year and later, never reach its
+rating deviation, summarised per movie as the entity encoder does (mean, billing-weighted mean, best,
+worst, top-billed). A movie's own rating, and those of its own year and later, never reach its
 features, so the encoder needs no cross-fitting, and training rows see the same kind of
 history a future movie will: its past. Lookups are one binary search per credit over a key
 sorted once at fit (entity code, year): no loops, and no pass over the fitted table per call,
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.features.entities import Credits, EntityStats
+from pipeline.features.entities import Credits, EntityStats, row_reduce
 from pipeline.io import load_tables, save_tables
 
 
@@ -97,14 +98,17 @@ class HistoryEncoder:
             with np.errstate(invalid="ignore", divide="ignore"):
                 return np.where(has, total / (count if w is None else wsum), np.nan)
 
-        max_films = np.full(n_rows, np.nan)
-        if len(rows):
-            max_films[has] = np.maximum.reduceat(prior_n, m.indptr[:-1][has])
+        lead = np.full(n_rows, np.nan)
+        is_lead = m.data == 1
+        lead[rows[is_lead]] = dev[is_lead]
         return pd.DataFrame({
             f"{kind}_hist_mean": per_row(dev) + self.prior_,
             f"{kind}_hist_wmean": per_row(dev, weight) + self.prior_,
+            f"{kind}_hist_max": row_reduce(np.maximum, dev, m.indptr) + self.prior_,
+            f"{kind}_hist_min": row_reduce(np.minimum, dev, m.indptr) + self.prior_,
+            f"{kind}_hist_lead": lead + self.prior_,
             f"{kind}_hist_films_mean": per_row(prior_n),
-            f"{kind}_hist_films_max": max_films,
+            f"{kind}_hist_films_max": row_reduce(np.maximum, prior_n, m.indptr),
             f"{kind}_hist_career_mean": per_row(career),
         })
 
