@@ -3,13 +3,14 @@
 
     python3 -m venv .venv-autogluon && .venv-autogluon/bin/pip install -r requirements-autogluon.txt
     python benchmarks/vs_autogluon.py --autogluon-python .venv-autogluon/bin/python \
-        [--data-dir ../shared/data/case] [--presets medium_quality best_quality] [--run-dir OUT]
+        [--data-dir ../shared/data/case] [--presets medium_quality best_quality] [--run-dir OUT] [--keep DIR]
 
 AutoGluon gets the raw movie columns (year, runtime, age rating, title, tagline, description)
 plus each movie's actors (in billing order), directors and studios joined as text, with the
 time limits below and without its random-forest models (see EXCLUDED). Both sides see only the
 training rows; both are scored once on the holdout. `--run-dir` reuses an existing run's out-dir
-(made with the project's params.yaml on the same data folder) instead of a fresh run.
+(made with the project's params.yaml on the same data folder) instead of a fresh run; `--keep` keeps
+AutoGluon's holdout predictions, so that another run of ours is compared on the same movies in seconds.
 Prints RMSE, wall time, the ratios ours / theirs, the paired bootstrap 95% interval of the RMSE
 difference, and RMSE / mean error per release-year band. AutoGluon runs as a subprocess in its own
 environment (it needs pandas < 2.4; the pipeline pins pandas 3), timed from its process start.
@@ -73,6 +74,9 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=list(TIME_LIMITS))
     parser.add_argument("--autogluon-python", default=sys.executable, help="python of the AutoGluon environment")
     parser.add_argument("--run-dir", type=Path, default=None, help="an existing run's out-dir (its stack)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="a folder for AutoGluon's holdout predictions (autogluon_<preset>.parquet): written "
+                             "after a fit, and read instead of fitting when they cover exactly this holdout")
     parser.add_argument("--worker", nargs=4, metavar=("TRAIN", "HOLDOUT", "PRESET", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -85,7 +89,6 @@ def main() -> None:
     from pipeline.data.clean import drop_duplicate_movies
     from pipeline.data.load import load_folder
     from pipeline.data.splits import make_splits
-    from pipeline.training.evaluate import band_scores, paired_difference
     from pipeline.training.intervals import year_bands
     from pipeline.workflow import run
 
@@ -114,6 +117,14 @@ def main() -> None:
         train.reset_index(drop=True).to_parquet(tmp / "train.parquet")
         holdout.reset_index(drop=True).to_parquet(tmp / "holdout.parquet")
         for preset in args.presets:
+            kept = args.keep / f"autogluon_{preset}.parquet" if args.keep else None
+            if kept and kept.is_file():
+                saved = pd.read_parquet(kept)
+                if np.array_equal(saved["movie_id"].to_numpy(), holdout.index.to_numpy()):
+                    compare(preset, holdout, ours_pred, ours_seconds, bands, saved["prediction"].to_numpy(),
+                            float(saved["seconds"].iloc[0]), f"(kept in {kept})")
+                    continue
+                print(f"{kept}: other movies than this holdout; fitting again", flush=True)
             start = time.perf_counter()
             try:    # AutoGluon may overrun its time_limit (a single model fit is not interrupted)
                 subprocess.run([args.autogluon_python, __file__, "--worker", str(tmp / "train.parquet"),
@@ -125,17 +136,26 @@ def main() -> None:
                 continue
             seconds = time.perf_counter() - start
             their_pred = pd.read_parquet(tmp / "pred.parquet")["prediction"].to_numpy()
-            theirs = rmse(their_pred, holdout["rating"])
-            diff = paired_difference(holdout["rating"].to_numpy(), ours_pred.to_numpy(), their_pred,
-                                     n_boot=2000, ci=0.95, seed=0)
-            print(f"AutoGluon {preset:15s} RMSE {theirs:.4f} in {seconds:5.0f} s | ours/theirs: "
-                  f"RMSE {ours / theirs:.3f}, wall time {ours_seconds / seconds:.3f} | ours minus theirs "
-                  f"{diff['difference']:+.4f}, paired bootstrap 95% [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}]",
-                  flush=True)
-            for a, b in zip(band_scores(holdout["rating"].to_numpy(), ours_pred.to_numpy(), bands),
-                            band_scores(holdout["rating"].to_numpy(), their_pred, bands)):
-                print(f"  {a['band']:8s} {a['n']:5d} movies  ours {a['rmse']:.4f} / {a['mean_error']:+.3f}   "
-                      f"AutoGluon {b['rmse']:.4f} / {b['mean_error']:+.3f}   (RMSE / mean error)", flush=True)
+            if kept:
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                pd.DataFrame({"movie_id": holdout.index, "prediction": their_pred, "seconds": seconds}).to_parquet(kept)
+            compare(preset, holdout, ours_pred, ours_seconds, bands, their_pred, seconds, "")
+
+
+def compare(preset: str, holdout: pd.DataFrame, ours_pred: pd.Series, ours_seconds: float, bands: list,
+            their_pred: np.ndarray, seconds: float, source: str) -> None:
+    """Prints one preset's RMSE beside ours, the paired bootstrap interval of the difference, and each band's."""
+    from pipeline.training.evaluate import band_scores, paired_difference
+    y = holdout["rating"].to_numpy()
+    ours, theirs = rmse(ours_pred, y), rmse(their_pred, y)
+    diff = paired_difference(y, ours_pred.to_numpy(), their_pred, n_boot=2000, ci=0.95, seed=0)
+    print(f"AutoGluon {preset:15s} RMSE {theirs:.4f} in {seconds:5.0f} s | ours/theirs: "
+          f"RMSE {ours / theirs:.3f}, wall time {ours_seconds / seconds:.3f} | ours minus theirs "
+          f"{diff['difference']:+.4f}, paired bootstrap 95% [{diff['ci_low']:+.4f}, {diff['ci_high']:+.4f}] {source}",
+          flush=True)
+    for a, b in zip(band_scores(y, ours_pred.to_numpy(), bands), band_scores(y, their_pred, bands)):
+        print(f"  {a['band']:8s} {a['n']:5d} movies  ours {a['rmse']:.4f} / {a['mean_error']:+.3f}   "
+              f"AutoGluon {b['rmse']:.4f} / {b['mean_error']:+.3f}   (RMSE / mean error)", flush=True)
 
 
 if __name__ == "__main__":

@@ -302,7 +302,8 @@ class Config(Section):
     clean: CleanConfig = Field(description="Cleaning the movie table.")
     split: SplitConfig = Field(description="The holdout and the cross-validation folds.")
     entities: EntityConfig = Field(
-        description="Cross-fitted target encodings of actors, directors and studios.")
+        description="Cross-fitted target encodings of actors, directors and studios (the `entities` block; "
+                    "`learners.exclude_blocks` turns it off, as params.yaml does).")
     embeddings: EmbeddingConfig = Field(
         description="Text and poster vectors: PCA, the health check, nearest-neighbour ratings.")
     learners: LearnersConfig = Field(description="The base learners and what they fit.")

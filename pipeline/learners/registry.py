@@ -1,6 +1,6 @@
 """The learner registry: name -> which feature blocks it reads and which head fits them.
 
-A Learner's `fit` holds everything fitted on ratings (entity target encodings) and on
+A Learner's `fit` holds everything fitted on ratings (credit encodings) and on
 training rows (PCA), so running it inside cross-validation nests them automatically.
 Adding a learner is adding one REGISTRY entry; its defaults live in params.yaml under
 `learners.params.<name>`.

@@ -3,9 +3,9 @@
 One branch per modality, as in the seed's README: tabular -> 8 -> 4, text -> 128 -> 64, image -> 128 -> 64
 (when present), concatenated -> 128 -> 64 -> 32 -> 1, with batch norm, ReLU and dropout; Adam, a
 reduce-on-plateau learning-rate schedule and early stopping on an inner validation split of the rows it
-is fitted on. It reads the same leak-free features as `all_lgbm` (facts, cross-fitted entity encodings,
-history, PCA of the text and image vectors), so it is compared on equal terms. One deviation: tagline and
-description share the text branch, because they arrive as one PCA-reduced text block.
+is fitted on. It reads the same leak-free features as `all_lgbm` (facts, credit history, entity encodings
+when they are on, PCA of the text and image vectors), so it is compared on equal terms. One deviation:
+tagline and description share the text branch, because they arrive as one PCA-reduced text block.
 
 Weights are saved as plain arrays (NPZ) and JSON, never pickled.
 """
