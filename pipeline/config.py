@@ -191,7 +191,8 @@ class AblationConfig(Section):
     enabled: bool = Field(description="Fit the ablation rows (the stack refitted without some feature blocks).")
     drop: dict[str, tuple[str, ...]] = Field(
         description="`<label>`: the feature blocks removed from every stacked learner in that row (`tabular`, "
-                    "`entities`, `history`, `names`, `text`, `words`, `image`, `neighbours`).")
+                    "`entities`, `history`, `names`: the credited names themselves, CatBoost's categories and the wide "
+                    "ridge's one-hot columns; `text`, `words`, `image`, `neighbours`).")
 
 
 class WhatIfConfig(Section):

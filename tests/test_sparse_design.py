@@ -13,7 +13,7 @@ from pipeline.features.frame import MovieFrame
 from pipeline.features.sparse import SparseDesign
 from pipeline.learners.heads import skops_dump, skops_load
 
-BLOCKS = ("tabular", "entities", "words", "text")
+BLOCKS = ("tabular", "names", "words", "text")
 DECAY = 0.8
 
 

@@ -1,7 +1,7 @@
 """A wide sparse design for linear learners: every credit, every word, splines of year and runtime.
 
 Where the tree learners see each actor through a target encoding, a ridge on the one-hot
-credits fits all actors, directors and studios jointly (an actor is not credited for the
+credits (the `names` block) fits all actors, directors and studios jointly (an actor is not credited for the
 director he keeps working with). Year enters through a linear spline that extrapolates
 its last slope, so this learner carries the rating drift beyond the training years, which
 trees cannot. Nothing here reads ratings: the vocabulary, TF-IDF and scaling are fitted
@@ -66,7 +66,7 @@ class SparseDesign:
             self.spline_ = SplineTransformer(n_knots=self.n_knots, degree=1, knots="quantile",
                                              extrapolation="linear").fit(dense[list(SPLINE_COLUMNS)])
             self.scaler_ = StandardScaler().fit(dense.drop(columns=list(SPLINE_COLUMNS)))
-        if "entities" in self.blocks:
+        if "names" in self.blocks:
             self.vocab_ = {kind: frame.credits[kind].names[np.asarray(
                 frame.credits[kind].matrix.getnnz(axis=0)) > 0] for kind in self.kinds}
         if "words" in self.blocks:
@@ -105,7 +105,7 @@ class SparseDesign:
             scaled = self.scaler_.transform(dense[self.scaler_.feature_names_in_])
             parts += [sp.csr_matrix(splines), sp.csr_matrix(scaled)]
             columns += list(self.spline_.get_feature_names_out()) + list(self.scaler_.feature_names_in_)
-        if "entities" in self.blocks:
+        if "names" in self.blocks:
             for kind in self.kinds:
                 parts.append(self._credits(frame, kind))
                 columns += self.names_[kind]
@@ -144,7 +144,7 @@ class SparseDesign:
         self.pca_ = {path.stem.removeprefix("design_pca_"): load(path)
                      for path in sorted(folder.glob("design_pca_*.skops"))}
         _, tables = load_tables(folder / "vocab.npz")
-        if "entities" in self.blocks:
+        if "names" in self.blocks:
             self.vocab_ = {k: tables[k]["name"].to_numpy(object) for k in self.kinds}
         if "words" in self.blocks:
             self.tfidf_ = _tfidf(vocabulary=list(tables["words"]["term"]))

@@ -131,7 +131,7 @@ REGISTRY: dict[str, LearnerSpec] = {
     "story_catboost": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, NAMES, TEXT_SCORE), "catboost", catboost_space),
     "all_catboost": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, NEIGHBOURS), "catboost",
                                 with_components(catboost_space, 4, 32)),
-    "all_ridge": LearnerSpec("all", (TABULAR, ENTITIES, WORDS, TEXT, IMAGE), "sparse_ridge", wide_ridge_space),
+    "all_ridge": LearnerSpec("all", (TABULAR, NAMES, WORDS, TEXT, IMAGE), "sparse_ridge", wide_ridge_space),
     "seed_net": LearnerSpec("all", (TABULAR, ENTITIES, HISTORY, TEXT, IMAGE), "seed_net", seed_net_space),
     "baseline_mean": LearnerSpec("baseline", (), "mean"),
     "baseline_year_trend": LearnerSpec("baseline", (YEAR,), "trend"),
