@@ -81,6 +81,6 @@ def test_settings_that_shape_every_learner_invalidate_checkpoints_and_studies(ti
         return tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update=update)})
     base = tiny_cfg.model_inputs()
     assert with_learners(target="raw" if tiny_cfg.learners.target != "raw" else "level").model_inputs() != base
-    assert with_learners(exclude_blocks=("entities",)).model_inputs() != base
+    assert with_learners(exclude_blocks=(*tiny_cfg.learners.exclude_blocks, "neighbours")).model_inputs() != base
     assert tiny_cfg.model_copy(update={"report": tiny_cfg.report.model_copy(update={"top_features": 3})}
                                ).model_inputs() == base
