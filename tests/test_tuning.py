@@ -190,7 +190,8 @@ def test_trials_on_one_fold_share_the_blocks_they_do_not_change(train, tiny_cfg,
         original = cls.fit_transform
         monkeypatch.setattr(cls, "fit_transform",
                             lambda self, f, z, _o=original: fits.append(self.key()) or _o(self, f, z))
-    base, memo = make_learner(name, tiny_cfg), {}
+    every_block = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update={"exclude_blocks": ()})})
+    base, memo = make_learner(name, every_block), {}
     boosted = [{"num_leaves": 7, "n_components": 4}, {"num_leaves": 15, "n_components": 4},
                {"num_leaves": 7, "n_components": 6}]
     trials = [{"alpha": 3.0}, {"alpha": 30.0}] if name == "all_ridge" else boosted
@@ -201,7 +202,7 @@ def test_trials_on_one_fold_share_the_blocks_they_do_not_change(train, tiny_cfg,
         np.testing.assert_array_equal(shared.predict(frame), fresh.predict(frame))
         np.testing.assert_array_equal(shared.predict(frame, shared.features(frame, seen)), fresh.predict(frame))
     shared.save(tmp_path / name)
-    np.testing.assert_array_equal(Learner.load(tmp_path / name, tiny_cfg).predict(frame), shared.predict(frame))
+    np.testing.assert_array_equal(Learner.load(tmp_path / name, every_block).predict(frame), shared.predict(frame))
     if name == "all_ridge":
         assert sum("Design" in k for k in fits) == 1 + len(trials)     # once through the memo, once per fresh fit
     else:
