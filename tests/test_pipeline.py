@@ -87,7 +87,8 @@ def test_report_renders_from_artifacts_only(run_out: Path, tmp_path: Path) -> No
                     "What drives the ratings", "The text map", "Run time", "Parameters"):
         assert f"## {heading}" in report
     for said in ("**Age rating.** By age rating,", "**Correlations with the rating**", "share of the blend's movement",
-                 "region (its most telling words)", "[`artifacts/params.yaml`](../artifacts/params.yaml)"):
+                 "region (its most telling words)", "[`artifacts/params.yaml`](../artifacts/params.yaml)",
+                 "(`learners.exclude_blocks`): entities.", "`_hist_` columns encode the credited actors"):
         assert said in report, said
     assert "```yaml" not in report and str(run_out) not in report     # no parameter dump, no machine paths
     assert (run_out / "artifacts" / "params.yaml").is_file()

@@ -325,9 +325,11 @@ def _optuna_figures(art: Path, tuning: dict, run_info: dict, figs: Figures) -> l
     return out
 
 
-def _ablation_section(metrics: dict, enabled: bool) -> list[str]:
+def _ablation_section(metrics: dict, enabled: bool, excluded: list[str]) -> list[str]:
+    off = ([f"Off in every learner of this run, so not in the table (`learners.exclude_blocks`): "
+            f"{', '.join(excluded)}.", ""] if excluded else [])
     if not enabled:
-        return ["## Ablation", "", "Ablation was off for this run (`ablation.enabled: false`).", ""]
+        return ["## Ablation", "", "Ablation was off for this run (`ablation.enabled: false`).", "", *off]
     rows = metrics.get("ablation") or []
     full_cv, full = metrics["cv"][STACK], metrics["shipped"]["bag_holdout"]
     n_stacked = sum(info["stacked"] for info in metrics["learners"].values())
@@ -346,7 +348,7 @@ def _ablation_section(metrics: dict, enabled: bool) -> list[str]:
             "nothing drop out; the rest are refitted out of fold). A positive Δ is what the group is worth on the "
             "holdout. Every row, *full* included, scores the mean of the fold models (a refit per row would double "
             "the stage), so *full* differs from the shipped stack's holdout figure above.", "",
-            markdown_table(table), ""]
+            markdown_table(table), "", *off]
 
 
 def _whatif_section(art: Path) -> list[str]:
@@ -374,6 +376,11 @@ def _whatif_section(art: Path) -> list[str]:
     return out
 
 
+COLUMN_LEGEND = (("_hist_", "`_hist_` columns encode the credited actors, directors and studios by the ratings of "
+                             "their earlier films only"),
+                 ("_te_", "`_te_` columns are out-of-fold target encodings of them, from films of every year"))
+
+
 def _importance_section(art: Path, figs: Figures, top: int) -> list[str]:
     out = ["## What drives the ratings", ""]
     shipped = sorted((art / "importance").glob("*_catboost_shipped.csv"))
@@ -382,8 +389,9 @@ def _importance_section(art: Path, figs: Figures, top: int) -> list[str]:
         fig, ax = plt.subplots(figsize=(8, 0.3 * len(imp) + 1))
         ax.barh(imp["feature"][::-1], imp["importance"][::-1], color="#4c72b0")
         ax.set(xlabel="CatBoost PredictionValuesChange", title="Tabular learner: CatBoost's own importance")
-        out += ["CatBoost's own importances of the shipped tabular learner (`_te_` columns are out-of-fold target "
-                "encodings of the credited actors, directors and studios):", "",
+        legend = [text for marker, text in COLUMN_LEGEND if imp["feature"].str.contains(marker, regex=False).any()]
+        out += ["CatBoost's own importances of the shipped tabular learner"
+                + (f" ({'; '.join(legend)})" if legend else "") + ":", "",
                 figs.save(fig, "importance_catboost", "CatBoost feature importance"), ""]
     shap_path = art / "explain" / "shap_values.parquet"
     if shap_path.is_file():
@@ -508,7 +516,8 @@ def render_report(art: Path, reports: Path, products: Path | None = None) -> Pat
     lines += _shipped_section(metrics, best)
     lines += _intervals_section(metrics)
     lines += _stacker_section(art, metrics)
-    lines += _ablation_section(metrics, run_info["params"]["ablation"]["enabled"])
+    lines += _ablation_section(metrics, run_info["params"]["ablation"]["enabled"],
+                               run_info["params"]["learners"]["exclude_blocks"])
     lines += _tuning_section(art, metrics, run_info, figs)
     lines += _importance_section(art, figs, int(run_info["params"]["report"]["top_features"]))
     lines += _errors_section(art, ds, figs)
