@@ -295,3 +295,18 @@ def test_holdout_ratings_cannot_change_the_interval_model(setup, tiny_cfg) -> No
     y2[splits.fold == 0] = np.random.default_rng(1).uniform(0.5, 5.0, int((splits.fold == 0).sum()))
     changed, _ = fitted(y2, y_holdout)
     assert changed.to_dict() != model.to_dict()                  # the check bites
+
+
+def test_a_saved_learner_reads_its_own_columns_when_a_block_gains_one(setup, tiny_cfg, tmp_path, monkeypatch) -> None:
+    """A model folder saved before a feature block gained columns still predicts as it did: the head gets the
+    columns it was fitted on, in its order (CatBoost takes them by position: a shifted column was a crash)."""
+    from pipeline.learners import blocks as blocks_module
+    from pipeline.learners.registry import Learner, make_learner
+    _, _, _, train, holdout, y = setup
+    learner = make_learner("tabular_catboost", tiny_cfg).fit(train, y)
+    learner.save(tmp_path / "saved")
+    before = learner.predict(holdout)
+    original = blocks_module.History.transform
+    monkeypatch.setattr(blocks_module.History, "transform",    # a newer History: one more column, first
+                        lambda self, frame: original(self, frame).assign(actor_hist_new=1.0).iloc[:, ::-1])
+    np.testing.assert_array_equal(Learner.load(tmp_path / "saved", tiny_cfg).predict(holdout), before)

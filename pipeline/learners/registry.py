@@ -216,7 +216,10 @@ class Learner:
         for block in self.blocks_:
             if block.key() not in memo:
                 memo[block.key()] = block.transform(frame)
-        return self._combine([memo[block.key()] for block in self.blocks_], len(frame))
+        X = self._combine([memo[block.key()] for block in self.blocks_], len(frame))
+        # the columns the head was fitted on, in its order: a model folder saved before a block gained
+        # columns still reads its own (CatBoost, for one, takes its columns by position)
+        return X if isinstance(X, Sparse) else X[self.columns_]
 
     def fit(self, frame: MovieFrame, y: np.ndarray, memo: dict[str, tuple] | None = None) -> "Learner":
         """`memo`: blocks already fitted on these same rows and era targets, by their key, where this fit
