@@ -213,10 +213,11 @@ class Learner:
         rows by block key, left by earlier calls of learners whose blocks came from one `fit` memo (so one
         key is one fitted block); tuning's trials on one inner fold share both memos."""
         memo = {} if memo is None else memo
-        for block in self.blocks_:
-            if block.key() not in memo:
-                memo[block.key()] = block.transform(frame)
-        X = self._combine([memo[block.key()] for block in self.blocks_], len(frame))
+        keys = [block.key() for block in self.blocks_]
+        for key, block in zip(keys, self.blocks_):
+            if key not in memo:
+                memo[key] = block.transform(frame)
+        X = self._combine([memo[key] for key in keys], len(frame))
         # the columns the head was fitted on, in its order: a model folder saved before a block gained
         # columns still reads its own (CatBoost, for one, takes its columns by position)
         return X if isinstance(X, Sparse) else X[self.columns_]
