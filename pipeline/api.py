@@ -156,8 +156,10 @@ class Model:
                 embeddings: dict[str, np.ndarray] | None = None, explain: int = 0) -> pd.DataFrame:
         """One row per movie: `movie_id, name, year, predicted_rating` (clipped to the rating scale),
         `lower_<level>, upper_<level>` per interval level, `in_training_data`, `actual_rating` (from the
-        input, else from the training data), `reason_1..explain` (the largest contributions, in words and
-        rating points), then each shipped learner's prediction."""
+        input, else from the training data), `unknown_names` (cast, directors and studios no training movie
+        credits, read as newcomers, each with the closest training name when one is near: a typo shows here),
+        `reason_1..explain` (the largest contributions, in words and rating points), then each shipped
+        learner's prediction."""
         return self._table(self._data(movies, actors, directors, studios, embeddings), explain)[0]
 
     def _table(self, data: MovieData, explain: int) -> tuple[pd.DataFrame, pd.DataFrame | None]:
@@ -185,6 +187,7 @@ class Model:
         table["in_training_data"], known = self.bundle.catalogue.known(movies["name"], movies["date"])
         given = movies["rating"].to_numpy(np.float64)
         table["actual_rating"] = np.where(np.isnan(given), known, given)
+        table["unknown_names"] = self.bundle.catalogue.unknown_names(data).reindex(table["movie_id"]).to_numpy()
         return table
 
     def explain(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,

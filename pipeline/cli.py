@@ -88,6 +88,8 @@ def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
             else "not in the training data")
     lines = [f"{row['name']} ({row['year']}): predicted {row['predicted_rating']:.2f}  {spans}  ({seen})"]
     lines += [f"    {value}" for key, value in row.items() if key.startswith("reason_")]
+    if row["unknown_names"]:
+        lines.append(f"    new to the model (read as newcomers): {row['unknown_names']}")
     return "\n".join(lines)
 
 

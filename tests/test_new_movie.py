@@ -165,13 +165,36 @@ def test_a_bad_dataframe_raises_the_error_the_cli_prints(minilm_run, tmp_path: P
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_names_the_model_does_not_know_are_said_with_the_nearest_known_one(minilm_run, tmp_path: Path,
+                                                                          capsys) -> None:
+    """A typo and a casing slip in the cast are newcomers to the model: predict says so and offers the name it
+    knows; a truly new name gets no suggestion; a known name is not listed."""
+    data, out = minilm_run
+    counts = pd.read_csv(data / "actors.csv")["actor_name"].value_counts()
+    known, typo_of, cased_of = counts.index[0], counts.index[1], counts.index[2]
+    typo = typo_of[:3] + typo_of[4:]                    # one letter dropped
+    folder = tmp_path / "new"
+    folder.mkdir()
+    pd.DataFrame(NEW_MOVIE).to_csv(folder / "movies.csv", index=False)
+    pd.DataFrame({"movie_id": [0] * 4, "actor_name": [known, typo, cased_of.lower(), "Zyx Qwv"]}).to_csv(
+        folder / "actors.csv", index=False)
+    csv = tmp_path / "p.csv"
+    assert main(["predict", "--model", str(out), "--data-dir", str(folder), "--out", str(csv)]) == 0
+    expected = (f"{typo} (actor; did you mean {typo_of}?); {cased_of.lower()} (actor; did you mean {cased_of}?); "
+                "Zyx Qwv (actor)")
+    assert pd.read_csv(csv).iloc[0]["unknown_names"] == expected
+    assert f"    new to the model (read as newcomers): {expected}\n" in capsys.readouterr().out
+    answer = Model.load(out).whatif(Model.load(out).folder_movies(folder), movie_id=0)
+    assert answer["unknown_names"] == expected
+
+
 def test_a_training_movie_says_so_with_its_rating(minilm_run) -> None:
     data, out = minilm_run
     model = Model.load(out)
     movies = pd.read_csv(data / "movies.csv")
     first = movies.head(3).drop(columns="rating")
     table = model.predict(first.assign(movie_id=[0, 1, 2]))
-    assert table["in_training_data"].all()
+    assert table["in_training_data"].all() and (table["unknown_names"] == "").all()
     np.testing.assert_allclose(table["actual_rating"], movies["rating"].head(3))
     renamed = model.predict(first.assign(movie_id=[0, 1, 2], name=["x1", "x2", "x3"]))
     assert not renamed["in_training_data"].any() and renamed["actual_rating"].isna().all()

@@ -117,10 +117,11 @@ def test_predict_new_movies(run_out: Path, demo_dir: Path, tmp_path: Path, capsy
     assert list(pred["movie_id"]) == list(truth["movie_id"])
     shipped = json.loads((run_out / "artifacts" / "model" / "stacker" / "stacker.json").read_text())["learners"]
     assert list(pred.columns) == ["movie_id", "name", "year", "predicted_rating", "lower_80", "upper_80", "lower_95",
-                                  "upper_95", "in_training_data", "actual_rating", *shipped]
+                                  "upper_95", "in_training_data", "actual_rating", "unknown_names", *shipped]
     assert "tabular_catboost" in shipped and list(pred["name"]) == list(truth["name"])
     assert np.corrcoef(pred["predicted_rating"], truth["rating"])[0, 1] > 0.5
     assert pred["in_training_data"].all()                # the demo's own movies: their ratings come back
+    assert pred["unknown_names"].isna().all()            # ... and their people ("" in the table, empty in the CSV)
     np.testing.assert_allclose(pred["actual_rating"], truth["rating"])
 
 

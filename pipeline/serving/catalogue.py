@@ -24,6 +24,8 @@ from pipeline.data.load import LINK_FILES, MOVIE_COLUMNS, MovieData
 from pipeline.features.embeddings import MODALITY_SOURCES
 from pipeline.io import load_arrays, load_tables, save_tables
 
+NEAR_NAME = 85      # a name the model does not know is offered the training name at least this similar (rapidfuzz's
+                    # ratio, 0-100, of the lower-cased letters and digits): Toni Colette 96, Chris Evens 91
 STORED = ("name", "date", "tagline", "description", "minute", "theatrical_release_age_rating", "rating")
 
 
@@ -82,6 +84,29 @@ class Catalogue:
         ratings = ratings[~ratings.index.duplicated()]
         keys = title_key(names, years)
         return keys.isin(ratings.index).to_numpy(), ratings.reindex(keys).to_numpy()
+
+    # --- "does it know these people?" -----------------------------------------------------------------
+    def unknown_names(self, data: MovieData) -> pd.Series:
+        """Per movie of `data` (index movie_id): its credited names that no training movie credits, which the
+        model reads as newcomers, in billing order, each with its kind and, when a training name of that kind
+        is close (a typo, other casing), that name: "Toni Colette (actor; did you mean Toni Collette?)".
+        "" where every name is known."""
+        from rapidfuzz import fuzz, process, utils
+        notes: dict[int, list[str]] = {}
+        for kind, links in data.credits.items():
+            known = self.credits.loc[self.credits["kind"] == kind, "name"].drop_duplicates().to_numpy()
+            new = links[~links["name"].isin(known)].sort_values(["movie_id", "billing"], kind="stable")
+            if new.empty:
+                continue
+            spelled = [utils.default_process(name) for name in known]       # lower case, letters and digits
+            near = {}
+            for name in new["name"].unique():
+                match = process.extractOne(utils.default_process(name), spelled, scorer=fuzz.ratio,
+                                           processor=None, score_cutoff=NEAR_NAME)
+                near[name] = f"{kind}; did you mean {known[match[2]]}?" if match else kind
+            for movie_id, name in zip(new["movie_id"], new["name"]):
+                notes.setdefault(int(movie_id), []).append(f"{name} ({near[name]})")
+        return pd.Series({i: "; ".join(notes.get(int(i), [])) for i in data.movies.index}, dtype=object)
 
     # --- people and studios ---------------------------------------------------------------------------
     def careers(self, gap_years: int, archive_credits: int) -> dict[str, pd.DataFrame]:

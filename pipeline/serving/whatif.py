@@ -306,6 +306,7 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
     actual = movie["rating"] if pd.notna(movie["rating"]) else known[0]
     return {"movie_id": movie_id, "name": movie["name"], "year": year,
             "actual_rating": None if pd.isna(actual) else float(actual), "in_training_data": bool(in_training[0]),
+            "unknown_names": bundle.catalogue.unknown_names(data.subset(np.array([movie_id]))).iloc[0],
             **answer_row(base, None, bundle),
             "single_edits": [answer((r["edit"],), r) for _, r in singles.head(cfg.top).iterrows()],
             "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials,
@@ -402,6 +403,8 @@ def whatif_markdown(answer: dict[str, Any]) -> str:
     lines = [f"### {answer['name']} ({answer['year']})", "",
              f"Predicted **{answer['predicted_rating']:.2f}**" + (f", {level}% interval{_interval(answer)}" if level
                                                                   else "") + f" ({seen}).", "",
+             *([f"New to the model (read as newcomers): {answer['unknown_names']}.", ""]
+               if answer.get("unknown_names") else []),
              "Offered: " + "; ".join(answer["rules"]) + ".", "",
              f"| edit | predicted{f' ({level}% interval)' if level else ''} | change | per learner | support |",
              "|---|---|---|---|---|"]
