@@ -73,6 +73,7 @@ class Explanation:
     contributions: pd.DataFrame      # group, value (in words), contribution; largest |contribution| first
     intervals: dict[str, tuple[float, float]]    # level ("80") -> (lower, upper)
     actual_rating: float | None                  # from the input, else from the training data; None if unknown
+    unknown_names: str = ""                      # names no training movie credits (predict's column of that name)
 
     @property
     def title(self) -> str:
@@ -88,6 +89,8 @@ class Explanation:
         clip = "" if self.unclipped == self.predicted_rating else (
             f", clipped to {self.predicted_rating:.3f} (the rating scale)")
         lines.append(f"  = {self.unclipped:.3f}{clip}")
+        if self.unknown_names:
+            lines.append(f"  new to the model (read as newcomers): {self.unknown_names}")
         return "\n".join(lines)
 
     def waterfall(self, path: Path | str, top: int = 10) -> Path:
@@ -215,7 +218,8 @@ class Model:
         return Explanation(movie_id, str(predicted["name"]), int(predicted["year"]),
                            float(np.clip(unclipped, *self.bundle.cfg.data.rating_range)), unclipped,
                            float(row["baseline"]), parts.reset_index(drop=True), bounds,
-                           None if pd.isna(predicted["actual_rating"]) else float(predicted["actual_rating"]))
+                           None if pd.isna(predicted["actual_rating"]) else float(predicted["actual_rating"]),
+                           predicted["unknown_names"])
 
     def whatif(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,

@@ -184,8 +184,10 @@ def test_names_the_model_does_not_know_are_said_with_the_nearest_known_one(minil
                 "Zyx Qwv (actor)")
     assert pd.read_csv(csv).iloc[0]["unknown_names"] == expected
     assert f"    new to the model (read as newcomers): {expected}\n" in capsys.readouterr().out
-    answer = Model.load(out).whatif(Model.load(out).folder_movies(folder), movie_id=0)
-    assert answer["unknown_names"] == expected
+    model = Model.load(out)
+    assert model.whatif(model.folder_movies(folder), movie_id=0)["unknown_names"] == expected
+    explanation = model.explain(model.folder_movies(folder))
+    assert explanation.unknown_names == expected and str(explanation).endswith(f"newcomers): {expected}")
 
 
 def test_a_training_movie_says_so_with_its_rating(minilm_run) -> None:
