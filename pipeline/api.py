@@ -22,6 +22,7 @@ from pipeline.data.load import EMBEDDING_FILES, MovieData, frames_data, load_fol
 from pipeline.errors import InputError
 from pipeline.report.explain import GROUPS, feature_group, top_reasons
 from pipeline.serving.bundle import ModelBundle
+from pipeline.serving.catalogue import NEWCOMERS
 from pipeline.serving.trust import configured_key
 from pipeline.training.intervals import interval_columns, level_name
 
@@ -90,7 +91,7 @@ class Explanation:
             f", clipped to {self.predicted_rating:.3f} (the rating scale)")
         lines.append(f"  = {self.unclipped:.3f}{clip}")
         if self.unknown_names:
-            lines.append(f"  new to the model (read as newcomers): {self.unknown_names}")
+            lines.append(f"  {NEWCOMERS}: {self.unknown_names}")
         return "\n".join(lines)
 
     def waterfall(self, path: Path | str, top: int = 10) -> Path:

@@ -81,6 +81,7 @@ SHOWN = 10      # movies printed by `predict`; the file has them all
 
 def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
     """One movie's prediction, intervals, training-data note and reasons, as `predict` prints them."""
+    from pipeline.serving.catalogue import NEWCOMERS
     from pipeline.training.intervals import level_name
     spans = "  ".join(f"{level_name(lv)}%: {row[f'lower_{level_name(lv)}']:.2f}-{row[f'upper_{level_name(lv)}']:.2f}"
                       for lv in levels)
@@ -89,7 +90,7 @@ def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
     lines = [f"{row['name']} ({row['year']}): predicted {row['predicted_rating']:.2f}  {spans}  ({seen})"]
     lines += [f"    {value}" for key, value in row.items() if key.startswith("reason_")]
     if row["unknown_names"]:
-        lines.append(f"    new to the model (read as newcomers): {row['unknown_names']}")
+        lines.append(f"    {NEWCOMERS}: {row['unknown_names']}")
     return "\n".join(lines)
 
 

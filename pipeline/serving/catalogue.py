@@ -24,6 +24,7 @@ from pipeline.data.load import LINK_FILES, MOVIE_COLUMNS, MovieData
 from pipeline.features.embeddings import MODALITY_SOURCES
 from pipeline.io import load_arrays, load_tables, save_tables
 
+NEWCOMERS = "new to the model (read as newcomers)"   # how predict, explain and whatif introduce unknown_names
 NEAR_NAME = 85      # a name the model does not know is offered the training name at least this similar (rapidfuzz's
                     # ratio, 0-100, of the lower-cased letters and digits): Toni Colette 96, Chris Evens 91
 STORED = ("name", "date", "tagline", "description", "minute", "theatrical_release_age_rating", "rating")

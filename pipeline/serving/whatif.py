@@ -46,6 +46,7 @@ from pipeline.data.clean import age_categories
 from pipeline.data.load import LINK_FILES, MovieData
 from pipeline.errors import InputError
 from pipeline.serving.bundle import ModelBundle
+from pipeline.serving.catalogue import NEWCOMERS
 from pipeline.training.intervals import level_name
 
 KEEP = "keep"
@@ -403,7 +404,7 @@ def whatif_markdown(answer: dict[str, Any]) -> str:
     lines = [f"### {answer['name']} ({answer['year']})", "",
              f"Predicted **{answer['predicted_rating']:.2f}**" + (f", {level}% interval{_interval(answer)}" if level
                                                                   else "") + f" ({seen}).", "",
-             *([f"New to the model (read as newcomers): {answer['unknown_names']}.", ""]
+             *([f"{NEWCOMERS.capitalize()}: {answer['unknown_names']}.", ""]
                if answer.get("unknown_names") else []),
              "Offered: " + "; ".join(answer["rules"]) + ".", "",
              f"| edit | predicted{f' ({level}% interval)' if level else ''} | change | per learner | support |",
