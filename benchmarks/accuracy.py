@@ -12,16 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
 
-from pipeline.config import load_config  # noqa: E402
-from pipeline.workflow import run  # noqa: E402
+from pipeline.config import load_config
+from pipeline.workflow import run
 
 
 def one_run(data_dir: Path, fast: bool, seed: int) -> tuple[dict, float]:
@@ -34,7 +32,7 @@ def one_run(data_dir: Path, fast: bool, seed: int) -> tuple[dict, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--seeds", type=int, nargs="+", default=[42])
     args = parser.parse_args()
@@ -69,4 +67,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -25,7 +25,6 @@ over; poster vectors are.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,14 +32,12 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pipeline.config import Config, load_config, parse_overrides  # noqa: E402
-from pipeline.data.load import EMBEDDING_FILES, LINK_FILES, load_folder  # noqa: E402
-from pipeline.data.splits import make_splits  # noqa: E402
-from pipeline.workflow import run  # noqa: E402
+from pipeline.config import Config, load_config, parse_overrides
+from pipeline.data.load import EMBEDDING_FILES, LINK_FILES, load_folder
+from pipeline.data.splits import make_splits
+from pipeline.workflow import run
 
 
 def without_holdout(data_dir: Path, cfg: Config, out: Path) -> tuple[int, int]:
@@ -76,7 +73,7 @@ def forward_folders(data_dir: Path, cfg: Config, folder: Path, origins: int) -> 
 def forward_parser(doc: str, origins: int) -> argparse.ArgumentParser:
     """The options every forward-validation benchmark takes."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--fast", action="store_true", help="the fast profile of params.yaml")
     parser.add_argument("--origins", type=int, default=origins, help="how many forward origins, latest first")
     parser.add_argument("--variant", nargs="+", action="append", metavar=("NAME", "KEY=VALUE"), default=[])
@@ -133,4 +130,4 @@ def print_table(results: dict[str, dict], origin: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -15,28 +15,23 @@ per origin and variant, nominal against observed coverage, the median width and 
 """
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import ROOT, run_main  # first: puts the project on the import path
+from forward_validation import forward_folders, forward_parser
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from forward_validation import forward_folders, forward_parser  # noqa: E402
-
-from pipeline.config import IntervalConfig, load_config, parse_overrides  # noqa: E402
-from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
-from pipeline.data.load import load_folder  # noqa: E402
-from pipeline.data.prepare import split_and_prepare  # noqa: E402
-from pipeline.io import read_json  # noqa: E402
-from pipeline.report.render import STACK  # noqa: E402
-from pipeline.training.intervals import fit_intervals  # noqa: E402
-from pipeline.training.oof import OOFResult  # noqa: E402
-from pipeline.workflow import run  # noqa: E402
+from pipeline.config import IntervalConfig, load_config, parse_overrides
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import load_folder
+from pipeline.data.prepare import split_and_prepare
+from pipeline.io import read_json
+from pipeline.report.render import STACK
+from pipeline.training.intervals import fit_intervals
+from pipeline.training.oof import OOFResult
+from pipeline.workflow import run
 
 DEFAULT_VARIANTS = {
     "era spread": {"scale": "era_spread", "difficulty": []},
@@ -104,4 +99,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     np.seterr(all="ignore")
-    main()
+    run_main(main)

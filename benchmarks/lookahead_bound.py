@@ -17,18 +17,15 @@ scored here at all.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pipeline.config import load_config  # noqa: E402
-from pipeline.workflow import run  # noqa: E402
+from pipeline.config import load_config
+from pipeline.workflow import run
 
 
 def predictions(out: Path, part: str) -> dict[str, pd.Series]:
@@ -40,7 +37,7 @@ def predictions(out: Path, part: str) -> dict[str, pd.Series]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--fast", action="store_true")
     parser.add_argument("--fraction", type=float, default=0.01, help="the look-ahead run's holdout fraction")
     args = parser.parse_args()
@@ -68,4 +65,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,8 +20,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
-ROOT = Path(__file__).resolve().parent.parent
+from common import ROOT, run_main  # first: puts the project on the import path
 
 
 def write_movie(folder: Path, tagline: str) -> None:
@@ -61,4 +60,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
 
-ROOT = Path(__file__).resolve().parent.parent
 LINKS = {"actors.csv": "actor_name", "directors.csv": "director_name", "studios.csv": "studio"}
 
 
@@ -46,7 +46,7 @@ def resampled_folder(source: Path, n: int, out: Path, seed: int = 0) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True)
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--n-movies", type=int, default=100_000)
     args = parser.parse_args()
     batch = json.loads((args.model / "config.json").read_text())["predict"]["batch"]
@@ -66,4 +66,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -15,24 +15,21 @@ RMSEs, the paired bootstrap 95% interval of their difference, and RMSE / mean er
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
-from pipeline.data.load import MovieData, load_folder  # noqa: E402
-from pipeline.data.splits import make_splits  # noqa: E402
-from pipeline.features.entities import Credits, EntityEncoder  # noqa: E402
-from pipeline.training.evaluate import band_scores, paired_difference  # noqa: E402
-from pipeline.training.intervals import year_bands  # noqa: E402
+from pipeline.config import load_config
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import MovieData, load_folder
+from pipeline.data.splits import make_splits
+from pipeline.features.entities import Credits, EntityEncoder
+from pipeline.training.evaluate import band_scores, paired_difference
+from pipeline.training.intervals import year_bands
 
 CATEGORICAL = ["age_rating", "actor_1", "actor_2", "actor_3", "director_1", "studio_1"]
 
@@ -76,7 +73,7 @@ def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--run-dir", type=Path, default=None, help="an existing run's out-dir (its stack)")
     args = parser.parse_args()
     cfg = load_config(ROOT / "params.yaml")
@@ -108,4 +105,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

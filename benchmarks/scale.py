@@ -34,21 +34,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import ROOT, run_main  # first: puts the project on the import path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
-from pipeline.data.load import load_folder  # noqa: E402
-from pipeline.data.prepare import split_and_prepare  # noqa: E402
-from pipeline.features.entities import EntityEncoder  # noqa: E402
-from pipeline.features.history import HistoryEncoder  # noqa: E402
-from pipeline.features.neighbours import NeighbourEncoder  # noqa: E402
-from pipeline.learners.blocks import neighbour_settings  # noqa: E402
-from pipeline.progress import peak_memory_mb, reset_peak_memory  # noqa: E402
-from pipeline.report.render import markdown_table  # noqa: E402
-from pipeline.synthetic.demo import generate_demo  # noqa: E402
+from pipeline.config import load_config
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import load_folder
+from pipeline.data.prepare import split_and_prepare
+from pipeline.features.entities import EntityEncoder
+from pipeline.features.history import HistoryEncoder
+from pipeline.features.neighbours import NeighbourEncoder
+from pipeline.learners.blocks import neighbour_settings
+from pipeline.progress import peak_memory_mb, reset_peak_memory
+from pipeline.report.render import markdown_table
+from pipeline.synthetic.demo import generate_demo
 from tests.reference import naive_entity_encoding  # noqa: E402
 
 TEXT_DIM = 384
@@ -194,4 +192,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

@@ -16,20 +16,19 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
 
-from pipeline.config import load_config  # noqa: E402
-from pipeline.data.clean import drop_duplicate_movies  # noqa: E402
-from pipeline.data.load import load_folder  # noqa: E402
-from pipeline.data.prepare import split_and_prepare  # noqa: E402
-from pipeline.training.scheduler import storage_for  # noqa: E402
-from pipeline.training.tuning import tune_learner, tuned_learners  # noqa: E402
+from pipeline.config import load_config
+from pipeline.data.clean import drop_duplicate_movies
+from pipeline.data.load import load_folder
+from pipeline.data.prepare import split_and_prepare
+from pipeline.training.scheduler import storage_for
+from pipeline.training.tuning import tune_learner, tuned_learners
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--learners", nargs="+", help="default: every learner params.yaml tunes")
     args = parser.parse_args()
     cfg = load_config(ROOT / "params.yaml")
@@ -54,4 +53,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

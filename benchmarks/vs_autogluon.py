@@ -31,8 +31,7 @@ import pandas as pd
 if TYPE_CHECKING:
     from pipeline.data.load import MovieData
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
 
 TIME_LIMITS = {"medium_quality": 600, "best_quality": 1500}
 # Random forests and extra trees are left out of every preset: on the n-gram features AutoGluon derives from
@@ -70,7 +69,7 @@ def fit_autogluon(train_path: Path, holdout_path: Path, preset: str, out_path: P
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--presets", nargs="+", default=list(TIME_LIMITS))
     parser.add_argument("--autogluon-python", default=sys.executable, help="python of the AutoGluon environment")
     parser.add_argument("--run-dir", type=Path, default=None, help="an existing run's out-dir (its stack)")
@@ -161,4 +160,4 @@ def compare(preset: str, holdout: pd.DataFrame, ours_pred: pd.Series, ours_secon
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)

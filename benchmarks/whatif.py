@@ -13,22 +13,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
+from new_movie import write_movie
 
-from benchmarks.new_movie import write_movie  # noqa: E402
-from pipeline.api import Model  # noqa: E402
+from pipeline.api import Model
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "artifacts" / "model")
-    parser.add_argument("--data-dir", type=Path, default=ROOT.parent / "shared" / "data" / "case")
+    parser.add_argument("--data-dir", type=Path, default=CASE_DIR)
     parser.add_argument("--name", action="append", default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--new-movie", action="store_true")
@@ -54,4 +52,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_main(main)
