@@ -8,7 +8,7 @@ import scipy.sparse as sp
 
 from pipeline.features.sparse import Sparse
 from pipeline.learners.heads import CatBoostHead, LGBMHead, LinearHead, MeanHead, SparseRidgeHead, XGBHead
-from pipeline.report.explain import GROUPS, feature_group, group_codes, top_reasons
+from pipeline.report.explain import GROUPS, feature_group, group_codes, nearest, top_reasons, umap_map
 
 
 def _data(n: int = 300) -> tuple[pd.DataFrame, np.ndarray]:
@@ -72,3 +72,26 @@ def test_columns_map_to_the_reason_a_person_recognises(column: str, group: str) 
 def test_top_reasons_are_the_largest_in_absolute_value() -> None:
     table = pd.DataFrame([[0.1, -0.5, 0.2] + [0.0] * (len(GROUPS) - 3)], columns=list(GROUPS))
     assert top_reasons(table, 2) == [[(GROUPS[1], -0.5), (GROUPS[2], 0.2)]]
+
+
+def test_the_maps_neighbours_are_those_umap_would_search() -> None:
+    from sklearn.metrics.pairwise import cosine_distances
+    from umap.utils import fast_knn_indices  # UMAP's own search of a precomputed matrix
+    distances = cosine_distances(np.random.default_rng(0).normal(size=(300, 8)))   # no equal distances
+    index, near = nearest(distances, 15)
+    assert np.array_equal(index, fast_knn_indices(distances, 15))
+    assert np.array_equal(near, np.take_along_axis(distances, index, axis=1))
+    assert (index[:, 0] == np.arange(300)).all() and (np.diff(near, axis=1) >= 0).all()
+
+
+def test_the_description_map_is_reproducible_and_covers_its_sample() -> None:
+    from pipeline.config import ReportConfig
+    rng = np.random.default_rng(1)
+    vectors, ratings = rng.normal(size=(120, 16)), rng.uniform(0, 5, 120)
+    texts = [f"story {i % 7} of {['sea', 'war', 'love'][i % 3]}" for i in range(120)]
+    cfg = ReportConfig(shap_rows=10, umap_rows=80, umap_neighbors=15, umap_min_dist=0.1, umap_clusters=4,
+                       top_features=10)
+    one, two = (umap_map(vectors, ratings, np.arange(120), texts, cfg, seed=3) for _ in range(2))
+    pd.testing.assert_frame_equal(one, two)
+    assert len(one) == 80 and one["movie_id"].is_unique and one["cluster"].nunique() == 4
+    assert np.isfinite(one[["x", "y"]].to_numpy()).all()

@@ -89,6 +89,14 @@ def cluster_words(texts: list[str], clusters: np.ndarray, top: int = 3) -> dict[
     return out
 
 
+def nearest(distances: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's k nearest columns of a distance matrix (itself included) and their distances, nearest first."""
+    index = np.argpartition(distances, k - 1, axis=1)[:, :k]
+    near = np.take_along_axis(distances, index, axis=1)
+    order = np.argsort(near, axis=1, kind="stable")
+    return np.take_along_axis(index, order, axis=1), np.take_along_axis(near, order, axis=1)
+
+
 def umap_map(vectors: np.ndarray, ratings: np.ndarray, movie_ids: np.ndarray, texts: list[str],
              cfg: ReportConfig, seed: int) -> pd.DataFrame:
     """2-D UMAP of (description) vectors for a sample of labelled movies, for the report's map, with
@@ -99,15 +107,13 @@ def umap_map(vectors: np.ndarray, ratings: np.ndarray, movie_ids: np.ndarray, te
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(vectors), size=min(cfg.umap_rows, len(vectors)), replace=False))
     # cosine distances by BLAS (below 4,096 rows UMAP would call its metric once per pair from Python), and
-    # the exact neighbours UMAP would find in them, given to it: its own search is compiled by numba in every
-    # new process (4 s of a 7 s map of 4,000 movies), for the same neighbours and the same map
+    # the nearest neighbours in them given to UMAP: its own search of the same matrix is numba code compiled
+    # afresh in every process (10 s of the case run's 19 s explain stage); the same neighbours, up to the
+    # order of equal distances (duplicate descriptions)
     distances = cosine_distances(vectors[rows])
     k = min(cfg.umap_neighbors, len(rows) - 1)
-    nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
-    nearest = np.take_along_axis(nearest, np.argsort(np.take_along_axis(distances, nearest, axis=1), axis=1,
-                                                     kind="stable"), axis=1)
     reducer = umap.UMAP(n_neighbors=k, min_dist=cfg.umap_min_dist, metric="precomputed", random_state=seed,
-                        n_jobs=1, precomputed_knn=(nearest, np.take_along_axis(distances, nearest, axis=1), None))
+                        n_jobs=1, precomputed_knn=(*nearest(distances, k), None))
     with warnings.catch_warnings():      # "inverse_transform/transform will be unavailable": the map needs neither
         warnings.filterwarnings("ignore", message="using precomputed metric", category=UserWarning)
         warnings.filterwarnings("ignore", message=r"precomputed_knn\[2\]", category=UserWarning)
