@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-# as in the tests (tests/conftest.py): MOVIE_CASE_DIR, else ../shared/data/case beside the project
+# the case data, for the benchmarks and the tests (tests/conftest.py): MOVIE_CASE_DIR, else ../shared/data/case
 CASE_DIR = Path(os.environ.get("MOVIE_CASE_DIR", ROOT.parent / "shared" / "data" / "case"))
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.common import CASE_DIR  # noqa: F401  (the case data's one address, for the tests too)
 from pipeline.config import PROJECT_ROOT, Config, load_config, project_config
 from pipeline.synthetic.demo import generate_demo
 
-CASE_DIR = Path(os.environ.get("MOVIE_CASE_DIR", PROJECT_ROOT.parent / "shared" / "data" / "case"))
 TINY_LEARNERS = {
     "tabular_catboost": {"iterations": 60, "learning_rate": 0.15, "depth": 4},
     "tabular_lgbm": {"n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
