@@ -31,11 +31,10 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
-import pandas as pd
-from common import CASE_DIR, ROOT, run_main  # first: puts the project on the import path
+from common import CASE_DIR, ROOT, run_main, write_subset  # first: puts the project on the import path
 
 from pipeline.config import Config, load_config, parse_overrides
-from pipeline.data.load import EMBEDDING_FILES, LINK_FILES, load_folder
+from pipeline.data.load import load_folder
 from pipeline.data.splits import make_splits
 from pipeline.workflow import run
 
@@ -45,20 +44,8 @@ def without_holdout(data_dir: Path, cfg: Config, out: Path) -> tuple[int, int]:
     embedding rows). Returns the holdout's first year and the number of movies kept."""
     movies = load_folder(data_dir, cfg.data, require_rating=True).movies
     cutoff = make_splits(movies.loc[movies["rating"].notna(), "date"], cfg.split, cfg.seed).cutoff_year
-    raw = pd.read_csv(data_dir / "movies.csv", dtype=str, keep_default_na=False)
-    keep = raw[raw["movie_id"].astype(int).isin(movies.index[movies["date"] < cutoff])]
-    new_id = pd.Series(np.arange(len(keep)), index=keep["movie_id"].astype(int).to_numpy())
-    out.mkdir(parents=True, exist_ok=True)
-    for file, _ in LINK_FILES.values():
-        if (data_dir / file).is_file():
-            links = pd.read_csv(data_dir / file, dtype=str, keep_default_na=False)
-            links = links[links["movie_id"].astype(int).isin(new_id.index)]
-            links.assign(movie_id=new_id[links["movie_id"].astype(int)].to_numpy()).to_csv(out / file, index=False)
-    for file in EMBEDDING_FILES.values():
-        if (data_dir / file).is_file():
-            np.save(out / file, np.load(data_dir / file)[new_id.index.to_numpy()])
-    keep.assign(movie_id=np.arange(len(keep))).to_csv(out / "movies.csv", index=False)
-    return cutoff, len(keep)
+    kept = write_subset(data_dir, movies.index[movies["date"] < cutoff], out)
+    return cutoff, len(kept)
 
 
 def forward_folders(data_dir: Path, cfg: Config, folder: Path, origins: int) -> Iterator[tuple[int, Path]]:
