@@ -75,6 +75,7 @@ class Explanation:
     intervals: dict[str, tuple[float, float]]    # level ("80") -> (lower, upper)
     actual_rating: float | None                  # from the input, else from the training data; None if unknown
     unknown_names: str = ""                      # names no training movie credits (predict's column of that name)
+    after_the_data: str = ""                     # how a release year after the training data is read (Model's)
 
     @property
     def title(self) -> str:
@@ -92,6 +93,8 @@ class Explanation:
         lines.append(f"  = {self.unclipped:.3f}{clip}")
         if self.unknown_names:
             lines.append(f"  {NEWCOMERS}: {self.unknown_names}")
+        if self.after_the_data:
+            lines.append(f"  {self.after_the_data}")
         return "\n".join(lines)
 
     def waterfall(self, path: Path | str, top: int = 10) -> Path:
@@ -194,6 +197,12 @@ class Model:
         table["unknown_names"] = self.bundle.catalogue.unknown_names(data).reindex(table["movie_id"]).to_numpy()
         return table
 
+    def after_the_data(self, years: Any) -> str:
+        """How the model reads release years after its training data, in words ("" when none of `years` is):
+        the level its era lines give those years, the years the lines were fitted on, how far the stack's
+        prediction moves against the last training year, and how the newest training films were rated."""
+        return self.bundle.after_the_data(np.asarray(years), self.cache_dir)
+
     def explain(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
                 directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
                 movie_id: int | None = None, name: str | None = None,
@@ -220,7 +229,7 @@ class Model:
                            float(np.clip(unclipped, *self.bundle.cfg.data.rating_range)), unclipped,
                            float(row["baseline"]), parts.reset_index(drop=True), bounds,
                            None if pd.isna(predicted["actual_rating"]) else float(predicted["actual_rating"]),
-                           predicted["unknown_names"])
+                           predicted["unknown_names"], self.after_the_data([predicted["year"]]))
 
     def whatif(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,

@@ -72,6 +72,9 @@ def _predict(args: argparse.Namespace) -> None:
     levels = model.bundle.cfg.intervals.levels if model.bundle.intervals else ()
     for row in table.head(SHOWN).itertuples(index=False):
         print(prediction_line(row._asdict(), levels))
+    note = model.after_the_data(table["year"])
+    if note:
+        print(note)
     more = f" (the first {SHOWN} shown)" if len(table) > SHOWN else ""
     print(f"{len(table):,} predictions written to {args.out}{more} in {time.perf_counter() - start:.1f} s")
 

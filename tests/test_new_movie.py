@@ -16,6 +16,7 @@ from pipeline.cli import main
 from pipeline.config import PROJECT_ROOT, deep_merge
 from pipeline.errors import InputError
 from pipeline.features.embeddings import sentence_vectors
+from pipeline.serving.catalogue import NEWCOMERS
 from pipeline.synthetic.demo import generate_demo
 from tests.conftest import TINY
 
@@ -87,6 +88,8 @@ def test_a_brand_new_movie_from_its_csvs_alone(minilm_run, tmp_path: Path, capsy
     assert 0.0 <= row["lower_95"] <= row["lower_80"] <= row["predicted_rating"] <= row["upper_80"] <= row["upper_95"]
     assert row["predicted_rating"] == round(row["predicted_rating"], 3) and not row["in_training_data"]
     assert pd.isna(row["actual_rating"]) and all(isinstance(row[f"reason_{k}"], str) for k in range(1, 6))
+    last = int(Model.load(out).bundle.catalogue.movies["year"].max())
+    assert last < 2026 and printed.count(f"Release years after {last} ") == 1      # the level 2026 is read at
 
     # the vectors predict computed are the ones the training folder's encoder gives: same prediction
     movies = pd.read_csv(new / "movies.csv", dtype=str, keep_default_na=False)
@@ -122,7 +125,29 @@ def test_explain_command_prints_reasons_and_writes_a_waterfall(minilm_run, tmp_p
                  "--name", "paper moons", "--figure", str(figure)]) == 0
     printed = capsys.readouterr().out
     assert "Paper Moons (2026): predicted" in printed and "baseline" in printed and "cast:" in printed
+    assert re.search(r"read on its era line continued: \d\.\d\d in 2026 against \d\.\d\d in \d{4}", printed)
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_year_after_the_data_is_read_at_a_stated_level(minilm_run) -> None:
+    data, out = minilm_run
+    model = Model.load(out)
+    bundle, last = model.bundle, int(model.bundle.catalogue.movies["year"].max())
+    # the level of the mean training year is the reasons' baseline: every learner at its average, the year alone
+    one = model.folder_movies(data)
+    baseline = bundle.contributions(one.subset(one.movies.index[:1]), model.cache_dir)["baseline"].iloc[0]
+    assert bundle.era_level(np.array([bundle.reference["year"]]), model.cache_dir)[0] == pytest.approx(baseline,
+                                                                                                        abs=1e-9)
+    # a film of 2026 is moved from the last training year's level along the era lines and the stacker's year
+    level = bundle.era_level(np.array([last, last + 2]), model.cache_dir)
+    lines = next(iter(bundle.learners.values())).target_
+    note = model.after_the_data([last + 2, 1990])
+    assert note.startswith(f"Release years after {last} (the last the model was fitted on)")
+    assert f"{lines.level(np.array([last + 2.0]))[0]:.2f} in {last + 2} against" in note
+    assert f"move a prediction by {level[1] - level[0]:+.2f} for {last + 2}" in note
+    rated = bundle.catalogue.movies.query("year >= @last - 2")["rating"].mean()
+    assert f"The films of {last - 2}-{last} were rated {rated:.2f} on average" in note
+    assert model.after_the_data([last, 1990]) == ""                  # nothing to say inside the training years
 
 
 def test_readme_python_example_runs(minilm_run, monkeypatch, capsys) -> None:
@@ -187,7 +212,7 @@ def test_names_the_model_does_not_know_are_said_with_the_nearest_known_one(minil
     model = Model.load(out)
     assert model.whatif(model.folder_movies(folder), movie_id=0)["unknown_names"] == expected
     explanation = model.explain(model.folder_movies(folder))
-    assert explanation.unknown_names == expected and str(explanation).endswith(f"newcomers): {expected}")
+    assert explanation.unknown_names == expected and f"\n  {NEWCOMERS}: {expected}\n" in str(explanation)
 
 
 def test_a_training_movie_says_so_with_its_rating(minilm_run) -> None:

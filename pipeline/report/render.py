@@ -75,8 +75,16 @@ def _era_sentence(era: dict) -> str:
     if era["mode"] == "level_spread":
         out += (f"; the mean absolute deviation from it is {spread:.2f} until {s_knot:.0f}, then changes by "
                 f"{s_slope:+.4f} a year. Learners model (rating − level) / spread")
-    return out + (". The lines (dashed in the plot) continue past the last training year, which trees cannot "
-                  "do by themselves.")
+    return out + (". The lines (dashed in the plot) continue past the last training year: a bet that the drift of the "
+                  "training years goes on, which the newest years need not follow (the plot's yearly means).")
+
+
+def _after_the_data_lines(art: Path) -> list[str]:
+    """How the shipped model reads a film released after its data (written by the explain stage)."""
+    path = art / "explain" / "after_the_data.json"
+    if not path.is_file():
+        return []
+    return [f"**A film after the data.** {read_json(path)['text']}", ""]
 
 
 def _overview(ds: pd.DataFrame, figs: Figures, split: dict, era: dict) -> list[str]:
@@ -506,6 +514,7 @@ def render_report(art: Path, reports: Path, products: Path | None = None) -> Pat
              f"{metrics['holdout']['baseline_mean']['rmse']:.4f} and a linear trend in release year "
              f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
     lines += _overview(ds, figs, metrics["split"], metrics["era_target"])
+    lines += _after_the_data_lines(art)
     lines += _exploration(ds, figs)
     log_df = pd.DataFrame(cleaning)[["step", "decision", "count"]]
     lines += ["## Cleaning log", "", "Every cleaning decision and how many rows it touched (statistics fitted on "

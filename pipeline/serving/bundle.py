@@ -120,13 +120,57 @@ class ModelBundle:
         years, ref_year = frame.tabular["year"].to_numpy(np.float64), np.full(n, self.reference["year"])
         for name, learner in self.learners.items():
             parts = learner.head_.contributions(features[name])
-            era, spread = learner.target_, learner.target_.spread(years)
+            spread = learner.target_.spread(years)
             out += weights[name] * spread[:, None] * parts.grouped(group_codes(learner.columns_), len(GROUPS))
-            at_ref = era.level(ref_year) + era.spread(ref_year) * parts.base
+            at_ref = on_era_lines(learner, ref_year, parts.base)
             baseline += weights[name] * at_ref
-            out[:, GROUPS.index("release year")] += weights[name] * (era.level(years) + spread * parts.base - at_ref)
+            out[:, GROUPS.index("release year")] += weights[name] * (on_era_lines(learner, years, parts.base) - at_ref)
         return pd.DataFrame({"movie_id": frame.ids, "baseline": baseline}
                             | {group: out[:, j] for j, group in enumerate(GROUPS)})
+
+    def era_level(self, years: np.ndarray, cache_dir: Path) -> np.ndarray:
+        """The level at which the model reads each release year: the stack's prediction for a film of that year
+        whose every learner predicts its own average (its head's expected value), carried by the learners'
+        era lines and the stacker's raw columns at their training means. It is the baseline of the reasons
+        plus the part of their *release year* that does not depend on the film (a learner's own splits on the
+        year column are the film's). Past the last training year the era lines continue (`learners.trend_after`)."""
+        years = np.asarray(years, dtype=np.float64)
+        one = self.frame(self.catalogue.movie_data(np.array([0]), Path("<catalogue>")), cache_dir)
+        average = {name: learner.head_.contributions(learner.features(one)).base[0]
+                   for name, learner in self.learners.items()}
+        table = pd.DataFrame({name: on_era_lines(learner, years, average[name])
+                              for name, learner in self.learners.items()})
+        for col in self.stacker.cfg.raw_features:
+            table[col] = years if col == "year" else self.reference[col]
+        return self.stacker.predict(table)
+
+    def after_the_data(self, years: np.ndarray, cache_dir: Path) -> str:
+        """How the model reads release years after its training data, in words ("" when none of `years` is):
+        at which level, from which years, and how far the newest training films were from it."""
+        trained = self.catalogue.movies["year"].to_numpy(np.float64)
+        last = int(trained.max())
+        later = sorted({int(y) for y in np.asarray(years) if y > last})
+        if not later:
+            return ""
+        lines = next((lr.target_ for lr in self.learners.values() if lr.target_.mode != "raw"), None)
+        recent = trained >= last - 2
+        rated = float(self.catalogue.movies["rating"].to_numpy(np.float64)[recent].mean())
+        newest = f"The films of {last - 2}-{last} were rated {rated:.2f} on average"
+        if lines is None:
+            return (f"Release years after {last}, the last the model was fitted on, are read as its last years: its "
+                    f"learners fit raw ratings, and their splits on the year hold the last years' level. {newest}.")
+        knot, _, slope = lines.level_
+        continued = {1.0: "continued"}.get(lines.after, f"continued at {lines.after:g} of its slope"
+                                           if lines.after > 0 else "held at its last value")
+        stack = self.era_level(np.array([last, *later]), cache_dir)
+        line = lines.level(np.array([last, *later], dtype=np.float64))
+        return (f"Release years after {last} (the last the model was fitted on) are read on its era line "
+                f"{continued}: {_listed(later, line[1:])} against {line[0]:.2f} in {last} (the line fitted on the "
+                f"films of {int(trained.min())}-{last}: flat until {knot:.0f}, then {slope:+.4f} a year). Against "
+                f"the same film released in {last}, the era lines and the stacker move a prediction by "
+                f"{_listed(later, stack[1:] - stack[0], signed=True)}. {newest}, "
+                f"{rated - float(lines.level(trained[recent]).mean()):+.2f} against the line; how the newest films "
+                "fare: the backtest in docs/experiments.md.")
 
     def save(self, folder: Path, key: bytes | None = None) -> None:
         """Write the folder whole or not at all; with a key, sign its manifest (pipeline/serving/trust.py)."""
@@ -188,6 +232,17 @@ class ModelBundle:
         return cls(cfg, CleaningStats(**read_json(folder / "cleaning.json")), spec, learners, stacker,
                    read_json(folder / "reference.json"), Catalogue.load(folder), intervals,
                    read_json(folder / "evaluation.json"))
+
+
+def _listed(years: list[int], values: np.ndarray, signed: bool = False) -> str:
+    """"2.83 in 2023 and 2.80 in 2026" (or "-0.02 for 2023 and -0.05 for 2026")."""
+    parts = [f"{v:+.2f} for {y}" if signed else f"{v:.2f} in {y}" for y, v in zip(years, values)]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def on_era_lines(learner: Learner, years: np.ndarray, z: np.ndarray | float) -> np.ndarray:
+    """A learner's prediction, in rating points, for films of `years` whose head predicts `z`."""
+    return learner.target_.level(years) + learner.target_.spread(years) * z
 
 
 def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names: list[str], stacker: Stacker,

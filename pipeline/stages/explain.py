@@ -1,5 +1,5 @@
-"""explain: the shipped model's importances, SHAP values of its tabular learner and the map of the
-descriptions, the files the report draws; one reusable unit."""
+"""explain: the shipped model's importances, SHAP values of its tabular learner, the map of the descriptions
+and how it reads the years after its data, the files the report draws; one reusable unit."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.data.load import MovieData
-from pipeline.io import write_table
+from pipeline.io import write_json, write_table
 from pipeline.report.explain import shap_table, umap_map
 from pipeline.runner import Folders, Units
 from pipeline.serving.bundle import ModelBundle
@@ -24,9 +24,12 @@ def explain(cfg: Config, raw: MovieData, labelled: np.ndarray, bundle: ModelBund
 
 
 def explain_model(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg: Config, art: Path) -> list[Path]:
-    """Shipped-model importances, SHAP values of the tabular learner, and the description map; the files."""
+    """Shipped-model importances, SHAP values of the tabular learner, the description map and the sentence on
+    the two release years after the data; the files."""
     frame = bundle.frame(raw.subset(labelled), art / "cache")
-    written = []
+    later = int(raw.movies.loc[labelled, "date"].max()) + np.arange(1, 3)
+    written = [art / "explain" / "after_the_data.json"]
+    write_json(written[0], {"years": later.tolist(), "text": bundle.after_the_data(later, art / "cache")})
     for name, learner in bundle.learners.items():
         imp = learner.head_.importance()
         written.append(art / "importance" / f"{name}_shipped.csv")
