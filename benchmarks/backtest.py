@@ -45,8 +45,8 @@ from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import MovieData, load_folder
 from pipeline.data.splits import make_splits
 from pipeline.errors import InputError
+from pipeline.model.intervals import level_name
 from pipeline.training.evaluate import paired_difference
-from pipeline.training.intervals import level_name
 from pipeline.workflow import run
 
 HORIZON = 2               # release years per window: a film one or two years after the data

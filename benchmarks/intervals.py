@@ -26,7 +26,7 @@ from forward_validation import forward_folders, forward_parser
 from pipeline.config import IntervalConfig, load_config, parse_overrides
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import split_and_prepare
+from pipeline.features.prepare import split_and_prepare
 from pipeline.io import read_json
 from pipeline.report.render import STACK
 from pipeline.training.intervals import fit_intervals

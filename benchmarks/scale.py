@@ -39,11 +39,11 @@ from common import ROOT, run_main  # first: puts the project on the import path
 from pipeline.config import load_config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import split_and_prepare
 from pipeline.features.entities import EntityEncoder
 from pipeline.features.history import HistoryEncoder
 from pipeline.features.neighbours import NeighbourEncoder
-from pipeline.learners.blocks import neighbour_settings
+from pipeline.features.prepare import split_and_prepare
+from pipeline.model.blocks import neighbour_settings
 from pipeline.progress import peak_memory_mb, reset_peak_memory
 from pipeline.report.render import markdown_table
 from pipeline.synthetic.demo import generate_demo
@@ -146,7 +146,7 @@ def predict(folder: Path, n: int, out: Path, stages: Stages) -> None:
     seconds, peak = child("predict", "--model", str(out / "artifacts" / "model"), "--data-dir", str(folder),
                           "--out", str(out / "predictions.csv"))
     stages.add(n, "predict all, with model load", seconds, peak, f"{n / seconds:,.0f} movies/s")
-    from pipeline.serving.bundle import ModelBundle
+    from pipeline.model.bundle import ModelBundle
     bundle = ModelBundle.load(out / "artifacts" / "model")
     data = load_folder(folder, bundle.cfg.data, require_rating=False, embedding_dims=bundle.spec.dims)
     one = data.subset(data.movies.index[:1].to_numpy())

@@ -21,7 +21,7 @@ from common import CASE_DIR, ROOT, run_main  # first: puts the project on the im
 from pipeline.config import load_config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import split_and_prepare
+from pipeline.features.prepare import split_and_prepare
 from pipeline.training.scheduler import storage_for
 from pipeline.training.tuning import tune_learner, tuned_learners
 

@@ -20,11 +20,12 @@ import pandas as pd
 
 from pipeline.data.load import EMBEDDING_FILES, MovieData, frames_data, load_folder
 from pipeline.errors import InputError
-from pipeline.report.explain import GROUPS, feature_group, top_reasons
-from pipeline.serving.bundle import ModelBundle
-from pipeline.serving.catalogue import NEWCOMERS
-from pipeline.serving.trust import configured_key
-from pipeline.training.intervals import interval_columns, level_name
+from pipeline.escape import terminal, visible
+from pipeline.model.bundle import ModelBundle
+from pipeline.model.catalogue import NEWCOMERS
+from pipeline.model.groups import GROUPS, feature_group, top_reasons
+from pipeline.model.intervals import interval_columns, level_name
+from pipeline.model.trust import configured_key
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ class Explanation:
             lines.append(f"  {NEWCOMERS}: {self.unknown_names}")
         if self.after_the_data:
             lines.append(f"  {self.after_the_data}")
-        return "\n".join(lines)
+        return terminal("\n".join(lines))       # names come from data: no escape code reaches a screen
 
     def waterfall(self, path: Path | str, top: int = 10) -> Path:
         """SHAP's waterfall plot of the contributions (the `top` largest, the rest summed), as a PNG."""
@@ -104,15 +105,17 @@ class Explanation:
         import matplotlib.pyplot as plt
         import shap
         table = self.contributions
-        labels = [f"{g}: {v}" if len(v) < 40 else f"{g}: {v[:38]}…" for g, v in zip(table["group"], table["value"])]
+        labels = [visible(f"{g}: {v}" if len(v) < 40 else f"{g}: {v[:38]}…")
+                  for g, v in zip(table["group"], table["value"])]
         explanation = shap.Explanation(values=table["contribution"].to_numpy(), base_values=self.baseline,
                                        feature_names=labels)
-        shap.plots.waterfall(explanation, max_display=top + 1, show=False)
-        fig = plt.gcf()
-        fig.suptitle(self.title, fontsize=11)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=110, bbox_inches="tight")
+        with matplotlib.rc_context({"text.parse_math": False}):    # a `$` in a name is text, not TeX
+            shap.plots.waterfall(explanation, max_display=top + 1, show=False)
+            fig = plt.gcf()
+            fig.suptitle(visible(self.title), fontsize=11)
+            path = Path(path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         return path
 
@@ -137,7 +140,10 @@ class Model:
                embeddings: dict[str, np.ndarray] | None = None) -> MovieData:
         """DataFrames in the data contract's columns, checked as the files they stand for. `embeddings`:
         optional {"tagline": array, ...}, row i for movie_id i; text vectors are computed when absent."""
-        embeddings = embeddings or {}
+        embeddings = {} if embeddings is None else embeddings
+        if not isinstance(embeddings, dict):
+            raise TypeError(f"embeddings: expected a dict such as {{\"tagline\": array}}, got "
+                            f"{type(embeddings).__name__}")
         for name in embeddings:
             if name not in EMBEDDING_FILES:
                 raise InputError("embeddings", f"unknown vectors '{name}'; known: {', '.join(EMBEDDING_FILES)}")

@@ -14,9 +14,15 @@ from pathlib import Path
 
 from pipeline.config import PACKAGED_PARAMS, Config, default_params, load_config, parse_overrides
 from pipeline.errors import InputError
+from pipeline.escape import terminal
 from pipeline.progress import log_handler
 
 log = logging.getLogger("pipeline")
+
+
+def say(text: object) -> None:
+    """Print for a person: names come from data, so no control character or escape code reaches the screen."""
+    print(terminal(str(text)))
 
 
 def run_config(args: argparse.Namespace) -> tuple[Config, str]:
@@ -42,7 +48,7 @@ def _run(args: argparse.Namespace) -> None:
         data_dir = args.data_dir or data_folder(cfg.data.dir)
     metrics = run(cfg, data_dir, args.out_dir, params_source=source)
     stack = metrics["holdout"]["stack"]
-    print(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}, the shipped recipe); CV RMSE "
+    say(f"stack holdout RMSE {stack['rmse']:.4f} (R² {stack['r2']:.3f}, the shipped recipe); CV RMSE "
           f"{metrics['cv']['stack']['rmse_mean']:.4f}; report: {args.out_dir / 'reports' / 'report.md'}")
 
 
@@ -59,24 +65,25 @@ def _tune_worker(args: argparse.Namespace) -> None:
     from pipeline.workflow import tune_worker
     cfg, _ = run_config(args)
     done = tune_worker(cfg, args.data_dir or data_folder(cfg.data.dir), args.out_dir)
-    print(f"{sum(done.values())} trials evaluated: " + ", ".join(f"{n} {k}" for n, k in done.items()))
+    say(f"{sum(done.values())} trials evaluated: " + ", ".join(f"{n} {k}" for n, k in done.items()))
 
 
 def _predict(args: argparse.Namespace) -> None:
     from pipeline.api import Model
-    from pipeline.io import write_table
+    from pipeline.io import output_file, write_table
     start = time.perf_counter()
+    output_file(args.out, "--out", "predictions.csv")
     model = Model.load(args.model)
     table = model.predict(model.folder_movies(args.data_dir), explain=args.explain)
     write_table(args.out, table)
     levels = model.bundle.cfg.intervals.levels if model.bundle.intervals else ()
     for row in table.head(SHOWN).itertuples(index=False):
-        print(prediction_line(row._asdict(), levels))
+        say(prediction_line(row._asdict(), levels))
     note = model.after_the_data(table["year"])
     if note:
-        print(note)
+        say(note)
     more = f" (the first {SHOWN} shown)" if len(table) > SHOWN else ""
-    print(f"{len(table):,} predictions written to {args.out}{more} in {time.perf_counter() - start:.1f} s")
+    say(f"{len(table):,} predictions written to {args.out}{more} in {time.perf_counter() - start:.1f} s")
 
 
 SHOWN = 10      # movies printed by `predict`; the file has them all
@@ -84,8 +91,8 @@ SHOWN = 10      # movies printed by `predict`; the file has them all
 
 def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
     """One movie's prediction, intervals, training-data note and reasons, as `predict` prints them."""
-    from pipeline.serving.catalogue import NEWCOMERS
-    from pipeline.training.intervals import level_name
+    from pipeline.model.catalogue import NEWCOMERS
+    from pipeline.model.intervals import level_name
     spans = "  ".join(f"{level_name(lv)}%: {row[f'lower_{level_name(lv)}']:.2f}-{row[f'upper_{level_name(lv)}']:.2f}"
                       for lv in levels)
     seen = (f"in the training data, actual {row['actual_rating']:.2f}" if row["in_training_data"]
@@ -99,11 +106,14 @@ def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
 
 def _explain(args: argparse.Namespace) -> None:
     from pipeline.api import Model
+    from pipeline.io import output_file
+    if args.figure is not None:
+        output_file(args.figure, "--figure", "waterfall.png")
     model = Model.load(args.model)
     explanation = model.explain(model.folder_movies(args.data_dir), movie_id=args.movie_id, name=args.name)
-    print(explanation)
+    say(explanation)
     figure = explanation.waterfall(args.figure or Path(f"waterfall_{explanation.movie_id}.png"), top=args.top)
-    print(f"waterfall figure: {figure}")
+    say(f"waterfall figure: {figure}")
 
 
 def _whatif(args: argparse.Namespace) -> None:
@@ -113,18 +123,20 @@ def _whatif(args: argparse.Namespace) -> None:
     movies = model.folder_movies(args.data_dir)
     start = time.perf_counter()
     answer = model.whatif(movies, movie_id=args.movie_id, name=args.name, top=args.top, max_edits=args.max_edits)
-    print(whatif_markdown(answer))
-    print(f"({answer['candidates']} single edits and {answer['trials']} combinations searched in "
+    say(whatif_markdown(answer))
+    say(f"({answer['candidates']} single edits and {answer['trials']} combinations searched in "
           f"{time.perf_counter() - start:.1f} s; these are the model's associations, not causal effects)")
 
 
 def _ultimate(args: argparse.Namespace) -> None:
     from pipeline.api import Model
+    from pipeline.io import output_file, write_text
     from pipeline.serving.whatif import ultimate_markdown
-    text = ultimate_markdown(Model.load(args.model).ultimate())
-    print(text)
     if args.out:
-        from pipeline.io import write_text
+        output_file(args.out, "--out", "card.md")
+    text = ultimate_markdown(Model.load(args.model).ultimate())
+    say(text)
+    if args.out:
         write_text(args.out, text)
 
 
@@ -133,7 +145,7 @@ def _report(args: argparse.Namespace) -> None:
     if not (args.out_dir / "artifacts" / "metrics.json").is_file():
         raise InputError(str(args.out_dir), "no finished run here (artifacts/metrics.json is missing); pass the "
                          "--out-dir of a run, or train one with run_all.py")
-    print(render_report(args.out_dir / "artifacts", args.out_dir / "reports"))
+    say(render_report(args.out_dir / "artifacts", args.out_dir / "reports"))
 
 
 def _runs(args: argparse.Namespace) -> None:
@@ -143,21 +155,21 @@ def _runs(args: argparse.Namespace) -> None:
     art = args.out_dir / "artifacts"
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
         if not args.compare:
-            print(list_runs(art).to_string())
+            say(list_runs(art).to_string())
             return
         params, scores = compare_runs(art, *args.compare)
-        print("parameters that differ:" if len(params) else "same parameters")
+        say("parameters that differ:" if len(params) else "same parameters")
         if len(params):
-            print(params.to_string(index=False))
-        print("\nRMSE by learner (change: second minus first; negative is better):")
-        print(scores.to_string(index=False))
+            say(params.to_string(index=False))
+        say("\nRMSE by learner (change: second minus first; negative is better):")
+        say(scores.to_string(index=False))
 
 
 def _demo(args: argparse.Namespace) -> None:
     from pipeline.synthetic.demo import generate_demo
     seed = load_config(default_params()).seed if args.seed is None else args.seed   # as `run --demo`
     generate_demo(args.out, n_movies=args.n_movies, seed=seed)
-    print(f"demo data ({args.n_movies:,} movies, seed {seed}) written to {args.out}")
+    say(f"demo data ({args.n_movies:,} movies, seed {seed}) written to {args.out}")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser, demo: bool = True) -> None:
@@ -276,7 +288,7 @@ def main(argv: list[str] | None = None, parser: argparse.ArgumentParser | None =
     try:
         args.func(args)
     except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(terminal(f"error: {exc}"), file=sys.stderr)
         return 2
     except BrokenPipeError:          # `movie-rating predict ... | head`: the reader left; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -116,19 +116,19 @@ class EmbeddingConfig(Section):
 
 class LearnersConfig(Section):
     enabled: tuple[str, ...] = Field(
-        description="Learners to fit (names: `pipeline/learners/registry.py`); a learner whose modality is "
+        description="Learners to fit (names: `pipeline/model/registry.py`); a learner whose modality is "
                     "absent is skipped.")
     stacked: tuple[str, ...] = Field(
         description="The learners the stacker blends, a subset of `enabled`; the others are fitted for the "
                     "modality comparison only.")
     target: Literal["raw", "level", "level_spread"] = Field(
         description="What the learners fit: the raw rating, the rating minus its era's level line (`level`), or "
-                    "(rating - level(year)) / spread(year) (`level_spread`); `pipeline/learners/target.py`.")
+                    "(rating - level(year)) / spread(year) (`level_spread`); `pipeline/model/target.py`.")
     trend_after: float = Field(
         ge=0.0, le=1.0, description="Share of the era lines' slope continued past the last fitted year (0: held "
                                     "at their last value).")
     exclude_blocks: tuple[str, ...] = Field(
-        description="Feature blocks no learner reads, in every run (names: `pipeline/learners/registry.py`).")
+        description="Feature blocks no learner reads, in every run (names: `pipeline/model/registry.py`).")
     params: dict[str, dict[str, Any]] = Field(
         description="`<name>`: the learner's default hyperparameters, its tuning's first trial: keywords of its "
                     "library (checked at load) and feature settings (`n_components` for PCA; for `all_ridge` "
@@ -214,6 +214,10 @@ class WhatIfConfig(Section):
     max_career_years: int = Field(
         ge=1, description="People whose first credit is this many years or more before the film are never "
                           "offered (archive footage).")
+    actor_billing: float | None = Field(
+        ge=1, description="Actors are offered only if billed in the top this many in at least half their training "
+                          "films (1: top-billed): people who carry roles, not cameos (Martin Scorsese, 24 acting "
+                          "credits at median position 8.5). null: any billing (model formats before 4).")
     kind_films: int = Field(
         ge=0, description="Names offered have made at least this many films at the film's age rating.")
     kind_share: float = Field(
@@ -258,7 +262,7 @@ class IntervalConfig(Section):
                     "ratings' spread line (`era_spread`).")
     difficulty: tuple[str, ...] = Field(
         description="Sigma's inputs besides the year line: `disagreement`, `position`, `extremity` or a tabular "
-                    "column (`pipeline/training/intervals.py`).")
+                    "column (`pipeline/model/intervals.py`).")
     log_floor: float = Field(gt=0.0, description="g fits log(|residual| / year line + log_floor).")
 
     @model_validator(mode="after")

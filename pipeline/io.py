@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.errors import InputError, first_line
+from pipeline.escape import csv_safe
 
 
 def _umask() -> int:
@@ -81,12 +82,33 @@ def load_arrays(path: Path) -> dict[str, np.ndarray]:
 
 
 def write_table(path: Path, df: pd.DataFrame) -> None:
-    """CSV or Parquet by suffix."""
+    """CSV or Parquet by suffix. A CSV is opened in spreadsheets: a text cell that would run as a formula is
+    neutralised (`pipeline.escape.csv_safe`)."""
     with atomic_path(path) as tmp:
         if path.suffix == ".parquet":
             df.to_parquet(tmp, index=False)
         else:
-            df.to_csv(tmp, index=False)
+            csv_safe(df).to_csv(tmp, index=False)
+
+
+def output_file(path: Path, flag: str, example: str) -> Path:
+    """A file a command is asked to write (`--out`), refused in one line before any work when it names a
+    folder, its folder does not exist, or nothing can be written there (tried, not guessed from permissions)."""
+    where = f"{flag} {path}"
+    if path.is_dir():
+        raise InputError(where, f"is a folder; name a file in it, e.g. {path / example}")
+    if path.exists() and not path.is_file():    # /dev/null, a pipe: the atomic rename would replace it
+        raise InputError(where, "is not a regular file; name a file to write")
+    if not path.parent.is_dir():
+        state = "is a file, not a folder" if path.parent.exists() else "does not exist; create it first"
+        raise InputError(where, f"its folder {path.parent} {state}")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise InputError(where, f"cannot write in {path.parent} ({exc.strerror or type(exc).__name__})") from None
+    return path
 
 
 def write_text(path: Path, text: str) -> None:

@@ -15,14 +15,14 @@ from pathlib import Path
 from pipeline.config import Config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import split_and_prepare
 from pipeline.errors import InputError
+from pipeline.features.prepare import split_and_prepare
 from pipeline.io import Transaction, write_json
-from pipeline.learners.registry import check_learners
+from pipeline.model.registry import check_learners
+from pipeline.model.trust import signing_key
 from pipeline.progress import StageTimer
 from pipeline.runner import Folders, Stage, run_stages
 from pipeline.runs import record_run
-from pipeline.serving.trust import signing_key
 from pipeline.stages.ablation import ablation
 from pipeline.stages.clean import clean
 from pipeline.stages.evaluate import evaluate

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from pipeline.data.load import load_folder
 from pipeline.errors import InputError
-from pipeline.serving.bundle import ModelBundle
+from pipeline.model.bundle import ModelBundle
 from tests.test_trust import rehash
 
 BUDGET = settings(max_examples=40, deadline=None, derandomize=True, database=None,

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from pipeline.config import Config
-from pipeline.training.intervals import IntervalModel, bounds, coverage_table, interval_score, year_bands
+from pipeline.model.intervals import IntervalModel, bounds
+from pipeline.training.intervals import coverage_table, interval_score, year_bands
 
 
 def _drifting(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:

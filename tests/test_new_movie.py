@@ -16,7 +16,7 @@ from pipeline.cli import main
 from pipeline.config import PROJECT_ROOT, deep_merge
 from pipeline.errors import InputError
 from pipeline.features.embeddings import sentence_vectors
-from pipeline.serving.catalogue import NEWCOMERS
+from pipeline.model.catalogue import NEWCOMERS
 from pipeline.synthetic.demo import generate_demo
 from tests.conftest import TINY
 

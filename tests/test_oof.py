@@ -10,10 +10,11 @@ import pytest
 from pipeline.config import Config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import prepare
 from pipeline.data.splits import make_splits
+from pipeline.features.prepare import prepare
+from pipeline.model.stacker import Stacker
 from pipeline.training.oof import run_oof
-from pipeline.training.stacking import Stacker, stack_oof
+from pipeline.training.stacking import stack_oof
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +153,8 @@ def test_splits_are_temporal_and_folds_cover_training(setup) -> None:
 
 
 def test_shipped_bundle_predicts_the_same_after_save_and_load(setup, tiny_cfg, tmp_path) -> None:
-    from pipeline.serving.bundle import ModelBundle, fit_bundle
+    from pipeline.model.bundle import ModelBundle
+    from pipeline.training.refit import fit_bundle
     raw, splits, prep, train, holdout, y = setup
     names = ["tabular_catboost", "tabular_lgbm", "text_ridge", "image_lgbm"]
     table = pd.DataFrame({n: y + i * 0.01 for i, n in enumerate(names)} | {"year": train.tabular["year"].to_numpy()})
@@ -167,8 +169,9 @@ def test_shipped_bundle_predicts_the_same_after_save_and_load(setup, tiny_cfg, t
 
 
 def test_excluded_blocks_are_read_by_no_learner_before_or_after_loading(setup, tiny_cfg, tmp_path) -> None:
-    from pipeline.learners.blocks import Entities, Neighbours
-    from pipeline.serving.bundle import ModelBundle, fit_bundle
+    from pipeline.model.blocks import Entities, Neighbours
+    from pipeline.model.bundle import ModelBundle
+    from pipeline.training.refit import fit_bundle
     raw, splits, prep, train, holdout, y = setup
     def excluding(*blocks: str):
         return tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update={"exclude_blocks": blocks})})
@@ -273,7 +276,7 @@ def test_holdout_ratings_cannot_change_the_interval_model(setup, tiny_cfg) -> No
     """The intervals are calibrated on training rows' out-of-fold residuals only: scrambling the holdout's
     ratings leaves sigma's line and every calibration score identical (and changes the holdout coverage, so
     the holdout did reach the evaluation); scrambling one fold's training ratings changes the model."""
-    from pipeline.data.prepare import Labelled
+    from pipeline.features.prepare import Labelled
     from pipeline.training.intervals import fit_intervals
     raw, splits, prep, train, holdout, y = setup
     names = ["text_ridge", "baseline_year_trend"]
@@ -300,8 +303,8 @@ def test_holdout_ratings_cannot_change_the_interval_model(setup, tiny_cfg) -> No
 def test_a_saved_learner_reads_its_own_columns_when_a_block_gains_one(setup, tiny_cfg, tmp_path, monkeypatch) -> None:
     """A model folder saved before a feature block gained columns still predicts as it did: the head gets the
     columns it was fitted on, in its order (CatBoost takes them by position: a shifted column was a crash)."""
-    from pipeline.learners import blocks as blocks_module
-    from pipeline.learners.registry import Learner, make_learner
+    from pipeline.model import blocks as blocks_module
+    from pipeline.model.registry import Learner, make_learner
     _, _, _, train, holdout, y = setup
     learner = make_learner("tabular_catboost", tiny_cfg).fit(train, y)
     learner.save(tmp_path / "saved")

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.io import sha256_file
-from pipeline.learners.registry import REGISTRY
+from pipeline.model.registry import REGISTRY
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,8 @@ def test_the_reported_holdout_is_the_shipped_recipe(run_out: Path, demo_dir: Pat
     (tuned parameters), learners and stacker, refitted here independently of the run."""
     from pipeline.data.clean import drop_duplicate_movies
     from pipeline.data.load import load_folder
-    from pipeline.serving.bundle import ModelBundle, fit_bundle
+    from pipeline.model.bundle import ModelBundle
+    from pipeline.training.refit import fit_bundle
     art = run_out / "artifacts"
     shipped = ModelBundle.load(art / "model")
     folds = pd.read_csv(art / "folds.csv")
@@ -140,7 +141,7 @@ def test_predict_names_the_missing_input(run_out: Path, demo_dir: Path, tmp_path
 def test_predict_in_chunks_equals_one_pass(run_out: Path, demo_dir: Path, tmp_path: Path) -> None:
     from pipeline.config import PredictConfig
     from pipeline.data.load import load_folder
-    from pipeline.serving.bundle import ModelBundle
+    from pipeline.model.bundle import ModelBundle
     bundle = ModelBundle.load(run_out / "artifacts" / "model")
     data = load_folder(_new_movies(demo_dir, tmp_path / "new"), bundle.cfg.data, require_rating=False)
     whole = bundle.predict(data, tmp_path / "cache")
@@ -197,8 +198,10 @@ def test_tampered_model_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path
     assert code == 2 and "manifest.json" in err and len(err.strip().splitlines()) == 1
 
 
-def test_model_from_an_older_config_schema_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
-    """A consistent folder written before a config key became required (here `learners.target`)."""
+def test_a_parameter_missing_without_its_migration_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path,
+                                                             capsys) -> None:
+    """A consistent folder of today's format whose config lacks a key (a parameter added without bumping the
+    format and writing its migration) is refused in one line naming the key."""
     model = Path(shutil.copytree(run_out / "artifacts" / "model", tmp_path / "model"))
     config = json.loads((model / "config.json").read_text())
     del config["learners"]["target"]
@@ -210,12 +213,12 @@ def test_model_from_an_older_config_schema_is_refused(run_out: Path, demo_dir: P
                  "--out", str(tmp_path / "p.csv")])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
-    assert "config.json" in err and "learners.target" in err and "another version" in err
+    assert "config.json" in err and "learners.target" in err and "without a migration" in err
     assert not (tmp_path / "p.csv").exists()
 
 
 def test_model_folder_of_another_format_is_refused(run_out: Path, demo_dir: Path, tmp_path: Path, capsys) -> None:
-    """A folder from before the current layout (no intervals, no training movies) says so in one line."""
+    """A folder from before the oldest format read (no format recorded: format 1) says so in one line."""
     model = Path(shutil.copytree(run_out / "artifacts" / "model", tmp_path / "model"))
     manifest = json.loads((model / "manifest.json").read_text())
     del manifest["format"]

@@ -11,9 +11,9 @@ pytest.importorskip("torch", reason="the seed network needs the optional torch e
 
 from pipeline.config import Config  # noqa: E402
 from pipeline.data.load import load_folder  # noqa: E402
-from pipeline.data.prepare import prepare  # noqa: E402
-from pipeline.learners.registry import Learner, make_learner  # noqa: E402
-from pipeline.learners.seednet import BRANCHES, TRUNK  # noqa: E402
+from pipeline.features.prepare import prepare  # noqa: E402
+from pipeline.model.registry import Learner, make_learner  # noqa: E402
+from pipeline.model.seednet import BRANCHES, TRUNK  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,10 @@ import pytest
 
 from pipeline.config import Config
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import prepare
 from pipeline.features.frame import MovieFrame
+from pipeline.features.prepare import prepare
 from pipeline.features.sparse import SparseDesign
-from pipeline.learners.heads import skops_dump, skops_load
+from pipeline.model.heads import skops_dump, skops_load
 
 BLOCKS = ("tabular", "names", "words", "text")
 DECAY = 0.8

@@ -9,9 +9,9 @@ import pytest
 from pipeline.config import Config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import prepare
-from pipeline.learners.registry import make_learner
-from pipeline.learners.target import EraTarget, fit_hinge, hinge
+from pipeline.features.prepare import prepare
+from pipeline.model.registry import make_learner
+from pipeline.model.target import EraTarget, fit_hinge, hinge
 
 
 def drifting(n: int = 6000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,7 @@ from pipeline.config import project_config
 from pipeline.data.load import load_folder
 from pipeline.features.embeddings import identify_encoder, sentence_vectors
 from pipeline.features.frame import apply_sources, fit_sources
-from pipeline.learners.heads import skops_dump, skops_load
+from pipeline.model.heads import skops_dump, skops_load
 from tests.conftest import CASE_DIR
 
 

@@ -7,10 +7,10 @@ import numpy as np
 
 from pipeline.config import Config
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import prepare
+from pipeline.features.prepare import prepare
 from pipeline.features.text_score import TextScore
-from pipeline.learners.blocks import TEXT_SCORE
-from pipeline.learners.registry import Learner, blocks_used, make_learner
+from pipeline.model.blocks import TEXT_SCORE
+from pipeline.model.registry import Learner, blocks_used, make_learner
 
 
 def test_a_rows_own_rating_never_reaches_its_own_score():

@@ -13,7 +13,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.io import sha256_file
-from pipeline.serving import trust
+from pipeline.model import trust
 
 KEY = "correct horse battery staple"
 
@@ -107,8 +107,8 @@ def test_a_folder_checked_once_is_remembered(tiny_run, tmp_path, monkeypatch):
     calls = []
     real = trust.probe_native
     monkeypatch.setattr(trust, "probe_native", lambda paths: calls.append(paths) or real(paths))
-    trust.verify(model, json.loads((model / "manifest.json").read_text())["format"], None)
-    trust.verify(model, json.loads((model / "manifest.json").read_text())["format"], None)
+    trust.verify(model, None)
+    trust.verify(model, None)
     assert len(calls) == 1 and all(p.name in trust.NATIVE for p in calls[0]) and calls[0]
 
 

@@ -19,7 +19,7 @@ import yaml
 from pipeline.config import PROJECT_ROOT, load_config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import split_and_prepare
+from pipeline.features.prepare import split_and_prepare
 from pipeline.training.scheduler import ROUND, SLOT, WORKER, process_token, storage_for
 from pipeline.training.tuning import tune_learners
 

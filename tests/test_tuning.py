@@ -16,9 +16,9 @@ import pytest
 from pipeline.config import PROJECT_ROOT, Config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
-from pipeline.data.prepare import prepare
 from pipeline.data.splits import make_splits
-from pipeline.learners.registry import REGISTRY, Learner, make_learner
+from pipeline.features.prepare import prepare
+from pipeline.model.registry import REGISTRY, Learner, make_learner
 from pipeline.training.scheduler import storage_for
 from pipeline.training.tuning import _inner_folds, learner_plan, tune_learner, tuned_config
 
@@ -117,7 +117,7 @@ def test_killed_run_resumes_its_studies(demo_dir: Path, tiny_params: Path, tmp_p
 def test_holdout_ratings_cannot_change_tuning(demo_dir: Path, tiny_cfg: Config, tmp_path: Path) -> None:
     """Scramble the holdout's ratings in the data: every study (its name, which fingerprints its inputs, its
     best parameters and value) stays identical; scrambling training ratings instead changes them."""
-    from pipeline.data.prepare import split_and_prepare
+    from pipeline.features.prepare import split_and_prepare
     from pipeline.training.tuning import tune_learners
     cfg = tiny_cfg.model_copy(update={"tuning": tiny_cfg.tuning.model_copy(
         update={"enabled": True, "trials": {"text_ridge": 3, "tabular_lgbm": 2}})})
@@ -182,7 +182,7 @@ def test_trials_on_one_fold_share_the_blocks_they_do_not_change(train, tiny_cfg,
     to the same predictions)."""
     from sklearn.base import clone
 
-    from pipeline.learners import blocks as blocks_module
+    from pipeline.model import blocks as blocks_module
     frame, y = train
     fits: list[str] = []
     for cls in (blocks_module.Entities, blocks_module.History, blocks_module.Neighbours, blocks_module.Components,

@@ -10,7 +10,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.config import Config
 from pipeline.data.load import load_folder
-from pipeline.serving.bundle import ModelBundle
+from pipeline.model.bundle import ModelBundle
 from pipeline.serving.whatif import Casting, Edit, Variants, ultimate, ultimate_markdown, whatif, whatif_markdown
 from pipeline.synthetic.demo import DemoTruth
 
@@ -155,8 +155,8 @@ def test_an_inactive_star_director_is_never_offered(demo_dir: Path, tiny_cfg: Co
     the data) keep him out."""
     import pandas as pd
 
-    from pipeline.serving.bundle import fit_bundle
-    from pipeline.training.stacking import Stacker
+    from pipeline.model.stacker import Stacker
+    from pipeline.training.refit import fit_bundle
     truth = DemoTruth.load(demo_dir)
     data = load_folder(demo_dir, tiny_cfg.data, require_rating=True)
     links = data.credits["director"]

@@ -20,6 +20,7 @@ from pipeline.errors import InputError
 
 log = logging.getLogger(__name__)
 
+MAX_ID = 2 ** 53          # movie_ids are exact integers up to here (they pass through float64 when checked)
 MOVIE_COLUMNS = ("movie_id", "name", "date", "tagline", "description", "minute", "theatrical_release_age_rating")
 TEXT_COLUMNS = ("tagline", "description")
 # kind -> (file, name column); row order within a movie is billing order.
@@ -60,19 +61,36 @@ def _read_csv(path: Path) -> pd.DataFrame:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(path.name, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8",
                          line=line) from None
-    if not text.strip():
-        raise InputError(path.name, "file is empty")
-    header = text.split("\n", 1)[0]
+    return _parse_csv(text, path.name)
+
+
+def _parse_csv(text: str, file: str) -> pd.DataFrame:
+    """CSV text as a table of strings (empty cells NaN): the one reader of files and of the API's frames."""
+    if not text or text.isspace():
+        raise InputError(file, "file is empty")
+    header = text[: text.find("\n")] if "\n" in text else text
     if "," not in header and any(sep in header for sep in ";\t|"):
-        raise InputError(path.name, "wrong delimiter: the file must be comma-separated", line=1)
+        raise InputError(file, "wrong delimiter: the file must be comma-separated", line=1)
     names = next(csv.reader([header]))
     repeated = next((name for k, name in enumerate(names) if name.strip() in (n.strip() for n in names[:k])), None)
     if repeated is not None:   # pandas would silently rename the second one (rating -> rating.1)
-        raise InputError(path.name, "the header names this column twice", column=repeated.strip(), line=1)
+        raise InputError(file, "the header names this column twice", column=repeated.strip(), line=1)
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""])
     except pd.errors.ParserError as exc:
-        raise InputError(path.name, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+        raise InputError(file, f"not a readable CSV ({str(exc).splitlines()[0]})") from None
+
+
+def frame_table(df: object, file: str) -> pd.DataFrame:
+    """A DataFrame from the Python API read exactly as the file it stands for: written as CSV text
+    (`df.to_csv`, the values a spreadsheet or pandas would write) and parsed by the files' own reader, so
+    every value gets the verdict it would get in `file`."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"{file}: expected a pandas DataFrame in the data contract's columns, got "
+                        f"{type(df).__name__} (pd.DataFrame(rows) makes one from a list of dicts)")
+    if isinstance(df.columns, pd.MultiIndex):
+        raise TypeError(f"{file}: expected one header row, got {df.columns.nlevels} column levels")
+    return _parse_csv(df.to_csv(index=False), file)
 
 
 def _require_columns(df: pd.DataFrame, file: str, columns: tuple[str, ...]) -> None:
@@ -104,20 +122,12 @@ def _numeric(df: pd.DataFrame, file: str, col: str, *, integer: bool, required: 
     return values
 
 
-def as_csv_text(df: pd.DataFrame) -> pd.DataFrame:
-    """A DataFrame as `_read_csv` would read it back from `df.to_csv()`: every value a string, empty or
-    missing values NaN. Frames from the Python API go through the same checks, with the same errors, as files."""
-    text = df.astype(str).where(df.notna())
-    text.columns = [str(c) for c in df.columns]
-    return text.replace("", np.nan)
-
-
 def movies_table(df: pd.DataFrame, file: str, cfg: DataConfig, *, require_rating: bool) -> pd.DataFrame:
     """movies.csv's rows (as text) validated and typed, indexed by movie_id."""
     _require_columns(df, file, MOVIE_COLUMNS + (("rating",) if require_rating else ()))
     if df.empty:
         raise InputError(file, "has a header but no movies")
-    ids = _numeric(df, file, "movie_id", integer=True, required=True, lo=0)
+    ids = _numeric(df, file, "movie_id", integer=True, required=True, lo=0, hi=MAX_ID)
     dup = ids.duplicated()
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
@@ -161,7 +171,7 @@ def links_table(df: pd.DataFrame | None, kind: str, movie_ids: pd.Index, counts:
         return pd.DataFrame({"movie_id": pd.Series([], dtype=np.int64), "name": pd.Series([], dtype=str),
                              "billing": pd.Series([], dtype=np.int64)})
     _require_columns(df, file, ("movie_id", name_col))
-    ids = _numeric(df, file, "movie_id", integer=True, required=True, lo=0).astype(np.int64)
+    ids = _numeric(df, file, "movie_id", integer=True, required=True, lo=0, hi=MAX_ID).astype(np.int64)
     links = pd.DataFrame({"movie_id": ids.to_numpy(), "name": df[name_col].fillna("").str.strip().to_numpy()})
     blank = links["name"] == ""
     unknown = ~links["movie_id"].isin(movie_ids)
@@ -227,9 +237,9 @@ def frames_data(movies: pd.DataFrame, credits: dict[str, pd.DataFrame | None], e
                 source: Path = Path("<DataFrame>")) -> MovieData:
     """`load_folder` for DataFrames and arrays already in memory (the Python API): each frame is checked as
     the file it stands for (`movies` as movies.csv, credits as actors.csv, ...), with the same errors."""
-    table = movies_table(as_csv_text(movies), "movies.csv", cfg, require_rating=require_rating)
+    table = movies_table(frame_table(movies, "movies.csv"), "movies.csv", cfg, require_rating=require_rating)
     counts: dict[str, int] = {}
-    links = {kind: links_table(None if credits.get(kind) is None else as_csv_text(credits[kind]),
+    links = {kind: links_table(None if credits.get(kind) is None else frame_table(credits[kind], LINK_FILES[kind][0]),
                                kind, table.index, counts) for kind in LINK_FILES}
     dims = embedding_dims or {}
     vectors = {name: embedding_rows(arr, EMBEDDING_FILES[name], table.index, expect_dim=dims.get(name))

@@ -1,12 +1,7 @@
-"""What drives the predictions: native importances, SHAP values, per-movie reasons, an embedding map.
-
-A reason is a group of features a person recognises (the cast, the director, the runtime...): the
-learners' columns are mapped to groups by name, and each group's contribution is the sum of its
-columns' TreeSHAP values (trees) or exact terms (linear heads).
-"""
+"""What drives the predictions, for the report: native importances, SHAP values, an embedding map (the
+reason groups of per-movie reasons: pipeline/model/groups.py)."""
 from __future__ import annotations
 
-import re
 import warnings
 
 import numpy as np
@@ -15,41 +10,8 @@ import pandas as pd
 from pipeline.config import ReportConfig
 from pipeline.features.embeddings import tfidf
 from pipeline.features.frame import MovieFrame
-from pipeline.learners.heads import CatBoostHead
-from pipeline.learners.registry import Learner
-
-# (group, pattern on a learner's column name), first match wins; see the column names in pipeline/features/
-GROUP_PATTERNS = (
-    ("cast", r"^(n_)?actor"),
-    ("director", r"^(n_)?director"),
-    ("studio", r"^(n_)?studio"),
-    ("release year", r"^year"),
-    ("runtime", r"^(minute|log_minute|is_short|runtime_missing)"),
-    ("age rating", r"^age_rating"),
-    ("story (tagline and description)", r"^(text_|word=|words_|has_tagline|has_description|tagline|description)"),
-    ("title", r"^title_"),
-    ("poster", r"^image_"),
-)
-GROUPS = tuple(g for g, _ in GROUP_PATTERNS) + ("other",)
-
-
-def feature_group(column: str) -> str:
-    for group, pattern in GROUP_PATTERNS:
-        if re.match(pattern, column):
-            return group
-    return "other"
-
-
-def group_codes(columns: list[str]) -> np.ndarray:
-    """Each column's position in GROUPS."""
-    return np.array([GROUPS.index(feature_group(c)) for c in columns], dtype=np.int64)
-
-
-def top_reasons(contributions: pd.DataFrame, k: int) -> list[list[tuple[str, float]]]:
-    """Per row, the k groups with the largest absolute contributions, largest first."""
-    values = contributions[list(GROUPS)].to_numpy()
-    order = np.argsort(-np.abs(values), axis=1, kind="stable")[:, :k]
-    return [[(GROUPS[j], float(values[i, j])) for j in row] for i, row in enumerate(order)]
+from pipeline.model.heads import CatBoostHead
+from pipeline.model.registry import Learner
 
 
 def fold_importance(importance: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +24,7 @@ def fold_importance(importance: pd.DataFrame) -> pd.DataFrame:
 def shap_table(learner: Learner, frame: MovieFrame, cfg: ReportConfig, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """SHAP values (CatBoost's exact TreeSHAP) and the feature values they explain, for a row sample.
 
-    The learner models ratings relative to their era (pipeline/learners/target.py); its SHAP values are
+    The learner models ratings relative to their era (pipeline/model/target.py); its SHAP values are
     scaled by each movie's era spread, so they are in rating points like its predictions."""
     if not isinstance(learner.head_, CatBoostHead):
         raise TypeError(f"{learner.name}: SHAP values are drawn for the CatBoost tabular learner")

@@ -11,21 +11,23 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["text.parse_math"] = False   # a name with `$` in a label is text, not TeX to parse
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from pipeline.escape import markdown as md  # noqa: E402
 from pipeline.io import read_json, write_text  # noqa: E402
-from pipeline.learners.target import EraTarget  # noqa: E402
+from pipeline.model.target import EraTarget  # noqa: E402
 
 STACK = "stack"
 STACK_BAG = "stack_fold_mean"     # the stack over the mean of each learner's fold models (not shipped)
 MODALITY_ORDER = {"baseline": 0, "tabular": 1, "text": 2, "image": 3, "all": 4, "stack": 5}
 
 
-def markdown_table(df: pd.DataFrame) -> str:
-    """A pipe table (no tabulate dependency)."""
-    cells = df.astype(str)
+def markdown_table(df: pd.DataFrame, names: tuple[str, ...] = ()) -> str:
+    """A pipe table (no tabulate dependency); the columns in `names` hold text from the data, escaped."""
+    cells = df.astype(str).apply(lambda col: col.map(md) if col.name in names else col)
     lines = ["| " + " | ".join(map(str, df.columns)) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(row) + " |" for row in cells.to_numpy()]
     return "\n".join(lines)
@@ -70,7 +72,7 @@ def _era_sentence(era: dict) -> str:
         return "The learners fit raw ratings (`learners.target: raw`)."
     (knot, level, slope), (s_knot, spread, s_slope) = era["level"], era["spread"]
     out = (f"The learners fit each rating relative to its era (`learners.target: {era['mode']}`, "
-           "`pipeline/learners/target.py`): fitted on the training rows, the mean rating is flat at "
+           "`pipeline/model/target.py`): fitted on the training rows, the mean rating is flat at "
            f"{level:.2f} until {knot:.0f}, then changes by {slope:+.4f} a year")
     if era["mode"] == "level_spread":
         out += (f"; the mean absolute deviation from it is {spread:.2f} until {s_knot:.0f}, then changes by "
@@ -134,7 +136,7 @@ def _spread_sentence(table: pd.DataFrame, what: str) -> str:
     means = table["mean rating"].astype(float)
     hi, lo = table.iloc[int(means.argmax())], table.iloc[int(means.argmin())]
     key = table.columns[0]
-    return (f"By {what}, {hi[key]} rates highest ({hi['mean rating']}, {hi['movies']} movies) and {lo[key]} "
+    return (f"By {what}, {md(hi[key])} rates highest ({hi['mean rating']}, {hi['movies']} movies) and {md(lo[key])} "
             f"lowest ({lo['mean rating']}, {lo['movies']} movies): a gap of {means.max() - means.min():.2f} points.")
 
 
@@ -146,7 +148,7 @@ def _top_names(labelled: pd.DataFrame, kind: str, top: int = 10) -> tuple[pd.Dat
     table = pd.DataFrame({kind: busiest.index, "movies": busiest["size"].to_numpy(),
                           "mean rating": busiest["mean"].map("{:.2f}".format).to_numpy()})
     sentence = (f"Of the {len(counts):,} {kind}s first-listed on {MIN_FILMS}+ rated movies, the best rated are "
-                + ", ".join(f"{n} ({r['mean']:.2f}, {r['size']:.0f} movies)" for n, r in best.iterrows()) + ".")
+                + ", ".join(f"{md(n)} ({r['mean']:.2f}, {r['size']:.0f} movies)" for n, r in best.iterrows()) + ".")
     return table, sentence
 
 
@@ -161,7 +163,7 @@ def _exploration(ds: pd.DataFrame, figs: Figures) -> list[str]:
     runtime = _by_group(labelled, "runtime", list(labelled["runtime"].cat.categories))
     out = ["## The data, explored", "",
            f"On all {len(labelled):,} rated movies (description only: nothing here is fitted or chosen).", "",
-           "**Age rating.** " + _spread_sentence(age, "age rating"), "", markdown_table(age), "",
+           "**Age rating.** " + _spread_sentence(age, "age rating"), "", markdown_table(age, ("age rating",)), "",
            "**Runtime.** " + _spread_sentence(runtime, "runtime"), "", markdown_table(runtime), ""]
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     for ax, column, table in ((axes[0], "age_rating", age), (axes[1], "runtime", runtime)):
@@ -174,7 +176,7 @@ def _exploration(ds: pd.DataFrame, figs: Figures) -> list[str]:
         if f"first_{kind}" in labelled:
             table, sentence = _top_names(labelled, kind)
             out += [f"**{kind.capitalize()}s** (the first listed per movie), the ten with the most rated movies. "
-                    + sentence, "", markdown_table(table), ""]
+                    + sentence, "", markdown_table(table, (kind,)), ""]
     remakes = labelled[labelled["remake"]]
     if len(remakes):
         out += [f"**Remakes.** {len(remakes):,} rated movies share a title with a movie released in an earlier "
@@ -464,9 +466,9 @@ def _umap_section(art: Path, figs: Figures) -> list[str]:
     return ["## The text map", "",
             f"A 2-D UMAP of {len(m):,} movies' description vectors, coloured by rating: regions of similar stories "
             "that rate alike are what the text learners pick up. Each of the map's k-means regions is named by the "
-            f"words its descriptions use most beyond the rest (TF-IDF). *{best['words']}* rates highest "
-            f"({best['rating']:.2f}), *{worst['words']}* lowest ({worst['rating']:.2f}).", "",
-            figs.save(fig, "umap_description", "UMAP map"), "", markdown_table(table), ""]
+            f"words its descriptions use most beyond the rest (TF-IDF). *{md(best['words'])}* rates highest "
+            f"({best['rating']:.2f}), *{md(worst['words'])}* lowest ({worst['rating']:.2f}).", "",
+            figs.save(fig, "umap_description", "UMAP map"), "", markdown_table(table, (table.columns[0],)), ""]
 
 
 def _shipped_section(metrics: dict, best: str) -> list[str]:

@@ -1,1 +1,1 @@
-"""The shipped model: its bundle, the checks before loading it, the training catalogue and what-if answers."""
+"""What a loaded model answers beyond predictions: what-if edits and the ultimate movie."""

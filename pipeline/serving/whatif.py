@@ -2,13 +2,15 @@
 
 Both answers are searches over the shipped model's predictions, never causal claims: they say
 which changes the model *associates* with higher ratings. Every change is one a producer could
-make, judged from the model's catalogue of training movies (pipeline/serving/catalogue.py):
+make, judged from the model's catalogue of training movies (pipeline/model/catalogue.py):
 
 - **people and studios who can be hired**: at least `min_films` training films, a credit in the
   last `active_within_years` years of the training data (credits after a silence of more than
   `career_gap_years`, if no more than `archive_credits` of them, are archive footage: David Bowie
   in 2017 and 2020) and, for people, a first credit less than `max_career_years` before the
-  movie's year (archive footage keeps Orson Welles "active" in 2021); and a silence since the last
+  movie's year (archive footage keeps Orson Welles "active" in 2021); for actors, billing in the
+  top `actor_billing` in at least half their training films (people who carry roles: Martin
+  Scorsese's 24 acting credits are mostly cameos in his own films); and a silence since the last
   credit that their own pace explains: fewer than `silent_credits` films expected in it at their
   rate of credits (Philip Seymour Hoffman, 27 films 1992-2015, would have made ten since;
   20th Century Fox, renamed in 2020, dozens);
@@ -45,9 +47,10 @@ from pipeline.config import UltimateConfig, WhatIfConfig
 from pipeline.data.clean import age_categories
 from pipeline.data.load import LINK_FILES, MovieData
 from pipeline.errors import InputError
-from pipeline.serving.bundle import ModelBundle
-from pipeline.serving.catalogue import NEWCOMERS
-from pipeline.training.intervals import level_name
+from pipeline.escape import markdown as md
+from pipeline.model.bundle import ModelBundle
+from pipeline.model.catalogue import NEWCOMERS
+from pipeline.model.intervals import level_name
 
 KEEP = "keep"
 ENTITY_FIELDS = {"director": "director", "studio": "studio", "lead_actor": "actor", "add_actor": "actor"}
@@ -168,6 +171,8 @@ class Casting:
                   & (pace * silence <= cfg.silent_credits))
             if kind in PEOPLE:
                 ok &= table["first"] > year - cfg.max_career_years
+            if kind == "actor" and cfg.actor_billing is not None:
+                ok &= table["billing"] <= cfg.actor_billing
             ok &= self.fits(table, age_rating)
             out[kind] = list(table[ok].sort_values("deviation", ascending=False, kind="stable").index[:cfg.pool_size])
         return out
@@ -320,7 +325,9 @@ def casting_rules(cfg: WhatIfConfig, data_end: int) -> list[str]:
             f"{cfg.career_gap_years}+ silent years are archive footage) and silent for no longer than their own "
             f"pace of credits explains ({cfg.silent_credits:g} films); people whose first credit is under "
             f"{cfg.max_career_years} years before the film",
-            f"each has made at least {cfg.kind_films} films ({cfg.kind_share:.0%} of theirs) at the film's age rating"]
+            f"each has made at least {cfg.kind_films} films ({cfg.kind_share:.0%} of theirs) at the film's age rating",
+            *([f"actors billed in the top {cfg.actor_billing:g} in at least half their films (people who carry "
+               "roles, not cameos)"] if cfg.actor_billing is not None else [])]
 
 
 def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int,
@@ -401,23 +408,23 @@ def whatif_markdown(answer: dict[str, Any]) -> str:
         seen = f"actual {answer['actual_rating']:.2f}; one of the model's training movies, so it has seen this rating"
     else:
         seen = f"actual {answer['actual_rating']:.2f}; not in the training data"
-    lines = [f"### {answer['name']} ({answer['year']})", "",
+    lines = [f"### {md(answer['name'])} ({answer['year']})", "",
              f"Predicted **{answer['predicted_rating']:.2f}**" + (f", {level}% interval{_interval(answer)}" if level
                                                                   else "") + f" ({seen}).", "",
-             *([f"{NEWCOMERS.capitalize()}: {answer['unknown_names']}.", ""]
+             *([f"{NEWCOMERS.capitalize()}: {md(answer['unknown_names'])}.", ""]
                if answer.get("unknown_names") else []),
              "Offered: " + "; ".join(answer["rules"]) + ".", "",
              f"| edit | predicted{f' ({level}% interval)' if level else ''} | change | per learner | support |",
              "|---|---|---|---|---|"]
     for e in answer["single_edits"]:
-        lines.append(f"| {e['edits'][0]} | {e['predicted_rating']:.3f}{_interval(e)} | {_change(e)} | "
-                     f"{_per_learner(e)} | {e['support']} |")
+        lines.append(f"| {md(e['edits'][0])} | {e['predicted_rating']:.3f}{_interval(e)} | {_change(e)} | "
+                     f"{_per_learner(e)} | {md(e['support'])} |")
     combo = answer["best_combination"]
     n = len(combo["edits"])
     lines += ["", f"Best combination ({n} edit{'s' * (n != 1)}, {answer['trials']} Optuna trials): predicted "
               f"{combo['predicted_rating']:.3f}{_interval(combo)}, change {_change(combo)}.", ""]
-    lines += [f"- {e}" for e in combo["edits"]] + [f"- per learner: {_per_learner(combo)}",
-                                                   f"- support: {combo['support']}", ""]
+    lines += [f"- {md(e)}" for e in combo["edits"]] + [f"- per learner: {_per_learner(combo)}",
+                                                       f"- support: {md(combo['support'])}", ""]
     return "\n".join(lines)
 
 
@@ -438,10 +445,10 @@ def ultimate_markdown(card: dict[str, Any]) -> str:
                                                                   else "")
         + f" (base learners spread ± {card['learner_spread']:.2f}: "
         + ", ".join(f"{n} {v:.2f}" for n, v in card["learners"].items()) + ")", "",
-        f"- Story of *{card['story_from']}*, the best-rated of {card['stories']} recent theatrical training "
-        f"stories without credits: \"{card['tagline']}\" {card['description']}",
-        f"- Year {card['year']}, {card['runtime']} minutes, rated {card['age_rating']} (the story's own rating)",
-        f"- Directed by {card['director'] or 'nobody who fits'}; studio {card['studio'] or 'none that fits'}",
-        f"- Cast (billing order): {', '.join(card['cast']) or 'nobody who fits'}",
+        f"- Story of *{md(card['story_from'])}*, the best-rated of {card['stories']} recent theatrical training "
+        f"stories without credits: \"{md(card['tagline'])}\" {md(card['description'])}",
+        f"- Year {card['year']}, {card['runtime']} minutes, rated {md(card['age_rating'])} (the story's own rating)",
+        f"- Directed by {md(card['director'] or 'nobody who fits')}; studio {md(card['studio'] or 'none that fits')}",
+        f"- Cast (billing order): {md(', '.join(card['cast']) or 'nobody who fits')}",
         f"- Offered: {'; '.join(card['rules'])}",
-        f"- Support: {card['support']}", ""])
+        f"- Support: {md(card['support'])}", ""])

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.data.prepare import Labelled
+from pipeline.features.prepare import Labelled
 from pipeline.io import read_json, write_json
-from pipeline.learners.registry import available, blocks_used
+from pipeline.model.registry import available, blocks_used
 from pipeline.progress import track
 from pipeline.runner import Folders, Units
 from pipeline.training.evaluate import cv_scores, scores

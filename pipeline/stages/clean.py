@@ -8,11 +8,11 @@ from typing import Any
 from pipeline.config import Config
 from pipeline.data.clean import drop_duplicate_movies, loading_log
 from pipeline.data.load import MovieData
-from pipeline.data.prepare import data_overview, split_and_prepare
+from pipeline.features.prepare import data_overview, split_and_prepare
 from pipeline.io import write_json, write_table
-from pipeline.learners.registry import available
+from pipeline.model.intervals import check_difficulty
+from pipeline.model.registry import available
 from pipeline.runner import Folders
-from pipeline.training.intervals import check_difficulty
 
 log = logging.getLogger(__name__)
 

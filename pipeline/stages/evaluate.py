@@ -7,17 +7,17 @@ from typing import Any
 import numpy as np
 
 from pipeline.config import Config
-from pipeline.data.prepare import Labelled, Prepared
+from pipeline.features.prepare import Labelled, Prepared
 from pipeline.io import write_json
-from pipeline.learners.registry import REGISTRY
-from pipeline.learners.target import EraTarget
+from pipeline.model.registry import REGISTRY
+from pipeline.model.stacker import Stacker
+from pipeline.model.target import EraTarget
 from pipeline.report.render import STACK, STACK_BAG
 from pipeline.runner import Folders
 from pipeline.training.evaluate import band_scores, cold_start_mask, paired_difference, scores
 from pipeline.training.evaluate import evaluate as score_all
 from pipeline.training.intervals import year_bands
 from pipeline.training.oof import OOFResult
-from pipeline.training.stacking import Stacker
 from pipeline.training.tuning import TuningResult
 
 

@@ -11,9 +11,9 @@ import pandas as pd
 from pipeline.config import Config
 from pipeline.data.load import MovieData
 from pipeline.io import write_json, write_table
+from pipeline.model.bundle import ModelBundle
 from pipeline.report.explain import shap_table, umap_map
 from pipeline.runner import Folders, Units
-from pipeline.serving.bundle import ModelBundle
 
 
 def explain(cfg: Config, raw: MovieData, labelled: np.ndarray, bundle: ModelBundle, model_key: str,

@@ -6,9 +6,9 @@ from functools import partial
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.data.prepare import Labelled
+from pipeline.features.prepare import Labelled
 from pipeline.io import write_table
-from pipeline.learners.registry import BASELINES
+from pipeline.model.registry import BASELINES
 from pipeline.progress import track
 from pipeline.report.explain import fold_importance
 from pipeline.runner import Folders, Units

@@ -8,9 +8,9 @@ from typing import Any
 
 from pipeline.config import Config
 from pipeline.data.load import load_folder
+from pipeline.model.bundle import package_versions
 from pipeline.runner import Folders, Units
 from pipeline.runs import data_fingerprint
-from pipeline.serving.bundle import package_versions
 from pipeline.training.checkpoint import Checkpoints, code_fingerprint
 from pipeline.training.scheduler import storage_for
 

@@ -10,11 +10,12 @@ import numpy as np
 
 from pipeline.config import Config
 from pipeline.data.load import MovieData
+from pipeline.model.bundle import ModelBundle
+from pipeline.model.intervals import IntervalModel
+from pipeline.model.stacker import Stacker
 from pipeline.report.render import STACK
 from pipeline.runner import Folders, Units
-from pipeline.serving.bundle import ModelBundle, fit_bundle
-from pipeline.training.intervals import IntervalModel
-from pipeline.training.stacking import Stacker
+from pipeline.training.refit import fit_bundle
 
 
 def refit(cfg: Config, raw: MovieData, labelled: np.ndarray, shipped: Stacker, intervals: IntervalModel,

@@ -10,11 +10,11 @@ import yaml
 
 from pipeline.config import Config
 from pipeline.io import write_json, write_text
+from pipeline.model.bundle import package_versions
 from pipeline.progress import StageTimer
 from pipeline.report.render import render_report
 from pipeline.runner import Folders
 from pipeline.runs import git_commit
-from pipeline.serving.bundle import package_versions
 
 
 def report(cfg: Config, params_source: str, data_dir: Path, data_hashes: dict[str, str], timer: StageTimer,

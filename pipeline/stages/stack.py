@@ -9,14 +9,14 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.data.load import MovieData
-from pipeline.data.prepare import Labelled
 from pipeline.errors import InputError
+from pipeline.features.prepare import Labelled
 from pipeline.io import write_json, write_table
 from pipeline.report.render import STACK, STACK_BAG
 from pipeline.runner import Folders
-from pipeline.serving.bundle import shipped_holdout
 from pipeline.training.intervals import fit_intervals
 from pipeline.training.oof import OOFResult
+from pipeline.training.refit import shipped_holdout
 from pipeline.training.stacking import fit_stack, stack_inputs
 from pipeline.training.tuning import TuningResult, tune_stacker, tuned_config
 

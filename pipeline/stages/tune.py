@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pipeline.config import Config
-from pipeline.data.prepare import Labelled
+from pipeline.features.prepare import Labelled
 from pipeline.runner import Folders
 from pipeline.training.tuning import tune_learners, tuned_config
 

@@ -8,9 +8,9 @@ from typing import Any
 from pipeline.config import Config
 from pipeline.data.load import MovieData
 from pipeline.io import write_json
+from pipeline.model.bundle import ModelBundle
 from pipeline.progress import track
 from pipeline.runner import Folders, Units
-from pipeline.serving.bundle import ModelBundle
 from pipeline.serving.whatif import ultimate, whatif
 
 

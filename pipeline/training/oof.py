@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.data.splits import Splits
 from pipeline.features.frame import MovieFrame
 from pipeline.io import read_json, write_json, write_table
-from pipeline.learners.registry import make_learner
+from pipeline.model.registry import make_learner
 from pipeline.progress import track
 
 log = logging.getLogger(__name__)

@@ -15,15 +15,15 @@ import pandas as pd
 from sklearn.base import clone
 
 from pipeline.config import Config, TuningConfig
-from pipeline.data.prepare import Labelled
 from pipeline.data.splits import shuffled_folds
 from pipeline.features.frame import MovieFrame
+from pipeline.features.prepare import Labelled
 from pipeline.io import write_json
-from pipeline.learners.registry import REGISTRY, available, make_learner
+from pipeline.model.registry import REGISTRY, available, make_learner
+from pipeline.model.stacker import Stacker
 from pipeline.progress import track
 from pipeline.training.checkpoint import fingerprint as checkpoint_fingerprint
 from pipeline.training.scheduler import StudyPlan, TuningResult, drive, protocol, result, space_signature
-from pipeline.training.stacking import Stacker
 
 log = logging.getLogger(__name__)
 

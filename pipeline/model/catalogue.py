@@ -111,7 +111,8 @@ class Catalogue:
 
     # --- people and studios ---------------------------------------------------------------------------
     def careers(self, gap_years: int, archive_credits: int) -> dict[str, pd.DataFrame]:
-        """Per kind, each credited name's films, first and last credited year, and `active`: the last year of
+        """Per kind, each credited name's films, first and last credited year, (lower) median billing position, and
+        `active`: the last year of
         the career as it plausibly continues. A run of at most `archive_credits` credits after a silence of more
         than `gap_years` is archive footage or a tribute (David Bowie in 2017 and 2020), not a comeback."""
         key = (gap_years, archive_credits)
@@ -122,6 +123,8 @@ class Catalogue:
             for kind, part in table.groupby("kind", sort=False):
                 grouped = part.groupby("name", sort=False)["year"]
                 summary = grouped.agg(films="count", first="min", last="max")
+                # the lower median: at most N means at least half the films billed in the top N
+                summary["billing"] = part.groupby("name", sort=False)["billing"].quantile(0.5, interpolation="lower")
                 summary["active"] = grouped.agg(lambda y: active_until(y.to_numpy(), gap_years, archive_credits))
                 out[kind] = summary
             self._careers[key] = out

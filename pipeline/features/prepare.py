@@ -1,7 +1,7 @@
 """From the loaded folder to what every model stage reads: the temporal split of the rated movies,
 cleaning statistics and text vectorisers fitted on its training rows only, and the movie frames.
 
-`prepare` is also the first step of the shipped model's fit (pipeline/serving/bundle.py).
+`prepare` is also the first step of the shipped model's fit (pipeline/model/bundle.py).
 """
 from __future__ import annotations
 

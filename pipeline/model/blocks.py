@@ -21,7 +21,7 @@ from pipeline.features.history import HistoryEncoder
 from pipeline.features.neighbours import NeighbourEncoder
 from pipeline.features.sparse import Sparse, SparseDesign
 from pipeline.features.text_score import TextScore
-from pipeline.learners.heads import skops_dump, skops_load
+from pipeline.model.heads import skops_dump, skops_load
 
 # Blocks a learner may read from a MovieFrame.
 TABULAR, ENTITIES, HISTORY, NAMES, TEXT, IMAGE, WORDS, YEAR, NEIGHBOURS, TEXT_SCORE = (

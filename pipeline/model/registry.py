@@ -22,7 +22,7 @@ from pipeline.errors import InputError
 from pipeline.features.frame import MovieFrame
 from pipeline.features.sparse import Sparse, SparseDesign
 from pipeline.io import read_json
-from pipeline.learners.blocks import (
+from pipeline.model.blocks import (
     BLOCKS,
     DERIVED_BLOCKS,
     EMBEDDING_BLOCKS,
@@ -46,9 +46,9 @@ from pipeline.learners.blocks import (
     StoryScore,
     Words,
 )
-from pipeline.learners.heads import CatBoostHead, LGBMHead, LinearHead, MeanHead, SparseRidgeHead, XGBHead
-from pipeline.learners.seednet import SeedNetHead
-from pipeline.learners.target import EraTarget
+from pipeline.model.heads import CatBoostHead, LGBMHead, LinearHead, MeanHead, SparseRidgeHead, XGBHead
+from pipeline.model.seednet import SeedNetHead
+from pipeline.model.target import EraTarget
 
 # learner parameters that shape the features, not the head
 FEATURE_PARAMS = ("n_components", "max_words", "n_knots", "text_alphas")
@@ -152,7 +152,7 @@ class Learner:
 
     Like scikit-learn's TransformedTargetRegressor, `fit` moves the ratings to the era-relative target
     (EraTarget, fitted on the learner's own rows), fits everything inside on it (the feature blocks,
-    pipeline/learners/blocks.py, then the head) and `predict` maps the head's output back to ratings.
+    pipeline/model/blocks.py, then the head) and `predict` maps the head's output back to ratings.
     Everything fitted on ratings is fitted inside `fit`, so cross-validation nests it automatically."""
 
     def __init__(self, name: str, cfg: Config, drop: frozenset[str] = frozenset(), **params: Any):

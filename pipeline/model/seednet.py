@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline.io import load_arrays, read_json
-from pipeline.learners.heads import Head
+from pipeline.model.heads import Head
 
 BRANCHES = {"tabular": (8, 4), "text": (128, 64), "image": (128, 64)}
 TRUNK = (128, 64, 32)

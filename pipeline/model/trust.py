@@ -26,6 +26,7 @@ import numpy as np
 
 from pipeline.errors import InputError, first_line
 from pipeline.io import read_json, reading, sha256_file
+from pipeline.model import format as model_format
 
 KEY_ENV = "MOVIE_RATING_SIGNING_KEY"
 CACHE_ENV = "MOVIE_RATING_CACHE"
@@ -78,9 +79,10 @@ def _digest(folder: Path) -> str:
     return sha256_file(folder / "manifest.json")
 
 
-def verify(folder: Path, model_format: int, key: bytes | None) -> None:
+def verify(folder: Path, key: bytes | None) -> int:
     """Refuse a model folder with a missing, altered or unlisted file, a wrong or (with a key) missing
-    signature, or a booster file that does not parse cleanly in a throwaway process."""
+    signature, a format this code does not read, or a booster file that does not parse cleanly in a throwaway
+    process; otherwise its format."""
     manifest = folder / "manifest.json"
     if not manifest.is_file():
         raise InputError(str(folder), "not a model folder: manifest.json is missing")
@@ -95,10 +97,8 @@ def verify(folder: Path, model_format: int, key: bytes | None) -> None:
                              "was altered after signing, or signed with another key; refusing it")
     content = read_json(manifest)
     with reading(manifest):
+        found = model_format.check(content, str(manifest))    # first: a later format may list its files otherwise
         listed = {str(rel): str(digest) for rel, digest in content["files"].items()}
-    if content.get("format") != model_format:
-        raise InputError(str(manifest), f"model folder format {content.get('format', 1)}, this version of the "
-                         f"pipeline reads format {model_format}: retrain with run_all.py")
     for rel, digest in listed.items():
         path = folder / rel
         if not path.resolve().is_relative_to(folder.resolve()):
@@ -116,6 +116,7 @@ def verify(folder: Path, model_format: int, key: bytes | None) -> None:
         if not checked.is_file():
             probe_native([folder / rel for rel in sorted(listed) if Path(rel).name in NATIVE])
             _touch(checked)
+    return found
 
 
 def _cache() -> Path:

@@ -17,22 +17,19 @@ import pandas as pd
 from pipeline.config import Config, parse_config
 from pipeline.data.clean import CleaningStats, apply_cleaning
 from pipeline.data.load import MovieData
-from pipeline.data.prepare import prepare
-from pipeline.data.splits import Splits
 from pipeline.errors import InputError, first_line
 from pipeline.features.embeddings import TfidfSvdVectorizer
 from pipeline.features.frame import FrameSpec, MovieFrame, apply_sources, build_frame
 from pipeline.io import atomic_dir, load_arrays, read_json, sha256_file, write_json
-from pipeline.learners.heads import skops_dump, skops_load
-from pipeline.learners.registry import Learner, make_learner
-from pipeline.report.explain import GROUPS, feature_group, group_codes
-from pipeline.serving import trust
-from pipeline.serving.catalogue import Catalogue
-from pipeline.training.intervals import IntervalModel, difficulty_table
-from pipeline.training.stacking import Stacker, stack_table
+from pipeline.model import format as model_format
+from pipeline.model import trust
+from pipeline.model.catalogue import Catalogue
+from pipeline.model.groups import GROUPS, feature_group, group_codes
+from pipeline.model.heads import skops_dump, skops_load
+from pipeline.model.intervals import IntervalModel, difficulty_table
+from pipeline.model.registry import Learner
+from pipeline.model.stacker import Stacker, stack_table
 
-MODEL_FORMAT = 3     # the model folder's layout; 2: text encoders, intervals, training movies, evaluation;
-                     # 3: the catalogue of training movies (credits, careers, stories)
 PACKAGES = ("numpy", "pandas", "scikit-learn", "catboost", "lightgbm", "xgboost", "optuna", "skops", "scipy")
 DISTRIBUTIONS = {"xgboost": ("xgboost-cpu", "xgboost")}     # the CPU-only build installs the same module
 
@@ -173,7 +170,7 @@ class ModelBundle:
                 "fare: the backtest in docs/experiments.md.")
 
     def save(self, folder: Path, key: bytes | None = None) -> None:
-        """Write the folder whole or not at all; with a key, sign its manifest (pipeline/serving/trust.py)."""
+        """Write the folder whole or not at all; with a key, sign its manifest (pipeline/model/trust.py)."""
         with atomic_dir(folder) as tmp:
             write_json(tmp / "config.json", self.cfg.model_dump(mode="json"))
             write_json(tmp / "cleaning.json", self.stats.to_dict())
@@ -190,7 +187,8 @@ class ModelBundle:
                 np.savez(tmp / "intervals.npz", **self.intervals.arrays())
             write_json(tmp / "evaluation.json", self.evaluation)
             files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-            write_json(tmp / "manifest.json", {"format": MODEL_FORMAT, "files": files, "versions": package_versions()})
+            write_json(tmp / "manifest.json", {"format": model_format.FORMAT, "writer": model_format.writer(),
+                                               "files": files, "versions": package_versions()})
             if key is not None:
                 trust.sign(tmp, key)
             trust.remember(tmp)     # this machine wrote it: its boosters need no throwaway parse
@@ -199,9 +197,9 @@ class ModelBundle:
     def load(cls, folder: Path, key: bytes | None = None) -> "ModelBundle":
         """Check the folder (manifest, signature with a key, boosters), then read it; a file that is not
         what it should be is refused in one line (InputError), never a traceback or a crash."""
-        trust.verify(folder, MODEL_FORMAT, key)
+        found = trust.verify(folder, key)
         try:
-            return cls._read(folder)
+            return cls._read(folder, found)
         except InputError:
             raise
         except Exception as exc:   # noqa: BLE001 - files that parse but do not fit together are bad input too
@@ -209,11 +207,15 @@ class ModelBundle:
                              f"{first_line(exc)}); retrain with run_all.py or restore the folder") from None
 
     @classmethod
-    def _read(cls, folder: Path) -> "ModelBundle":
+    def _read(cls, folder: Path, found: int) -> "ModelBundle":
+        """The folder's files as this code's parts; a folder of an older format is migrated in memory first."""
         try:
-            cfg = parse_config(read_json(folder / "config.json"), source=str(folder / "config.json"))
-        except InputError as exc:   # the manifest matched, so the folder predates a change of the config schema
-            raise InputError(str(exc), "written by another version of the pipeline; retrain with run_all.py") from None
+            cfg = parse_config(model_format.migrate_config(read_json(folder / "config.json"), found),
+                               source=str(folder / "config.json"))
+        except InputError as exc:   # the manifest matched: a parameter changed without its migration
+            raise InputError(str(exc), f"does not match format {found} as this version reads it (a parameter "
+                             "changed without a migration in pipeline/model/format.py); retrain with run_all.py"
+                             ) from None
         frame_meta = read_json(folder / "frame.json")
         vectorizers = {}
         for source, how in frame_meta["origin"].items():
@@ -243,26 +245,3 @@ def _listed(years: list[int], values: np.ndarray, signed: bool = False) -> str:
 def on_era_lines(learner: Learner, years: np.ndarray, z: np.ndarray | float) -> np.ndarray:
     """A learner's prediction, in rating points, for films of `years` whose head predicts `z`."""
     return learner.target_.level(years) + learner.target_.spread(years) * z
-
-
-def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names: list[str], stacker: Stacker,
-               cache_dir: Path, intervals: IntervalModel | None = None, evaluation: dict | None = None) -> ModelBundle:
-    """Refit preprocessing and every stacked learner on `fit_ids` (all labelled rows) for shipping; the
-    stacker, the interval model and the evaluation come from the cross-validated stages before."""
-    prep = prepare(data, cfg, fit_ids, cache_dir)
-    rows = prep.data.movies.index.get_indexer(fit_ids)
-    frame, y = prep.frame.take(rows), prep.data.movies["rating"].to_numpy()[rows]
-    learners = {name: make_learner(name, cfg).fit(frame, y) for name in learner_names}
-    reference = {col: float(frame.tabular[col].astype(np.float64).mean())
-                 for col in ("year", *stacker.cfg.raw_features)}
-    catalogue = Catalogue.build(data, prep.data, rows, prep.vectors)
-    return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker, reference, catalogue, intervals,
-                       evaluation or {})
-
-
-def shipped_holdout(raw: MovieData, cfg: Config, splits: Splits, stacker: Stacker, cache: Path) -> np.ndarray:
-    """The holdout predicted through `ModelBundle.predict` by the shipped recipe fitted on the training rows
-    only (preprocessing, each stacked learner refitted once, the stacker's weights): what the report scores."""
-    bundle = fit_bundle(raw, cfg, splits.train_ids, stacker.learners, stacker, cache)
-    preds = bundle.predict(raw.subset(splits.holdout_ids), cache).set_index("movie_id")
-    return preds.loc[splits.holdout_ids, "predicted_rating"].clip(*cfg.data.rating_range).to_numpy()

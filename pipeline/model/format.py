@@ -1,0 +1,67 @@
+"""The model folder's format: which version this code writes, which older ones it reads, and how.
+
+A folder records its format and the package version that wrote it in `manifest.json`. Loading a folder
+of an older supported format migrates what it holds in memory, one format at a time; nothing on disk
+changes (its sha256 and signature stay valid). A migration gives each parameter that did not exist the
+value that reproduces the old behaviour, and that value is written here, in the migration, not as a
+default anywhere else.
+
+The rule for every change from now on: a change that adds a parameter to `params.yaml` (all of which a
+folder records in `config.json`), or changes a file a folder holds, bumps FORMAT and adds its migration
+below; `tests/fixtures/format_N` keeps a folder of each format with what it predicted when written.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+from pipeline.errors import InputError
+
+FORMAT = 4          # what this code writes
+OLDEST = 3          # the oldest format it reads
+PACKAGE = "movie-rating-pipeline"
+
+# What each format changed: 2 text encoders, intervals, training movies, evaluation; 3 the catalogue of
+# training movies (credits, careers, stories); 4 `whatif.actor_billing` and the writer's version.
+
+
+def _to_4(config: dict[str, Any]) -> dict[str, Any]:
+    """Format 4 added `whatif.actor_billing` (actors offered are billed in the top N in half their films).
+    Before it, any actor was offered whatever their billing: null."""
+    config["whatif"]["actor_billing"] = None
+    return config
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4}    # from format N to N + 1
+
+
+def writer() -> str:
+    """The package and version writing a folder now, as the manifest records it."""
+    try:
+        return f"{PACKAGE} {metadata.version(PACKAGE)}"
+    except metadata.PackageNotFoundError:   # run from a checkout that was never installed
+        return f"{PACKAGE} (not installed)"
+
+
+def check(manifest: dict[str, Any], where: str) -> int:
+    """The folder's format if this code reads it; otherwise one line saying who wrote it and what to do."""
+    found = manifest.get("format", 1)
+    if type(found) is int and OLDEST <= found <= FORMAT:
+        return found
+    by = manifest.get("writer") or f"a version of {PACKAGE} older than format {OLDEST}'s"
+    if type(found) is int and found > FORMAT:
+        todo = f"upgrade {PACKAGE} (pip install -U) to read it"
+    else:
+        todo = "retrain it with run_all.py, or read it with the version that wrote it"
+    raise InputError(where, f"model folder format {found}, written by {by}; this version ({writer()}) reads "
+                     f"formats {OLDEST}-{FORMAT}: {todo}")
+
+
+def migrate_config(config: dict[str, Any], found: int) -> dict[str, Any]:
+    """config.json of a folder of format `found`, as this code's config expects it."""
+    config = copy.deepcopy(config)
+    for version in range(found, FORMAT):
+        config = MIGRATIONS[version](config)
+    return config
