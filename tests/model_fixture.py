@@ -41,13 +41,14 @@ def write_fixture(out: Path) -> None:
         _later_movies(tmp / "later", new)
         shutil.copytree(tmp / "run" / "artifacts" / "model", out / "model")
         assert main(["predict", "--model", str(out / "model"), "--data-dir", str(new),
-                     "--out", str(out / "predictions.csv"), "--explain", "3"]) == 0
+                     "--out", str(out / "cli_predictions.csv"), "--explain", "3"]) == 0
         expected(out).to_csv(out / "expected.csv", index=False)
 
 
 def expected(fixture: Path) -> pd.DataFrame:
     """The model's unrounded answers for the fixture's new films: the stack, each learner, the interval bounds
-    and the reasons (`predictions.csv` holds the same, rounded as `predict` writes them)."""
+    and the reasons (`cli_predictions.csv` holds the same, rounded as `predict` writes them; not named
+    `predictions.csv`, which .gitignore keeps out of the repository)."""
     from pipeline.api import Model
     model = Model.load(fixture / "model")
     data = model.folder_movies(fixture / "new_movies")

@@ -28,7 +28,7 @@ def test_an_earlier_model_folder_predicts_what_it_predicted_when_written(fixture
     np.testing.assert_allclose(now.to_numpy(np.float64), then.to_numpy(np.float64), rtol=0, atol=1e-6)
     # and through the command line's own table, as a user reads it
     table = model.predict(model.folder_movies(folder / "new_movies"), explain=3)
-    written = pd.read_csv(folder / "predictions.csv")
+    written = pd.read_csv(folder / "cli_predictions.csv")
     np.testing.assert_allclose(table["predicted_rating"], written["predicted_rating"], atol=1e-6)
     assert table["reason_1"].tolist() == written["reason_1"].tolist()
 
