@@ -82,3 +82,26 @@ def test_interval_coverage_is_reported(case_run: Path) -> None:
     report = (case_run / "reports" / "report.md").read_text()
     assert "## How sure: prediction intervals" in report and "holdout 2023+" in report
     assert "reproduced offline by `all-MiniLM-L6-v2`" in report
+
+
+def test_the_first_page_answers_in_stars_without_paths_or_code_names(case_run: Path) -> None:
+    """An executive's first screen: the typical miss in stars, the ranking (top fifth), how sure, the newest
+    films and what the posters' absence means, each figure equal to what the artifacts hold."""
+    import numpy as np
+
+    from pipeline.report.front import holdout_predictions, top_share_hit
+    report = (case_run / "reports" / "report.md").read_text()
+    first = report[report.index("## The answer, in plain words"):report.index("## In numbers")]
+    held = holdout_predictions(case_run / "artifacts", pd.read_parquet(case_run / "artifacts" / "dataset.parquet"))
+    metrics = json.loads((case_run / "artifacts" / "metrics.json").read_text())
+    assert len(held) == metrics["split"]["n_holdout"]
+    mae = float(np.mean(np.abs(held["prediction"] - held["rating"])))
+    assert mae == pytest.approx(metrics["holdout"]["stack"]["mae"], abs=1e-9)
+    assert f"misses the real rating by **{mae:.2f} stars**" in first
+    top, _ = top_share_hit(held["rating"].to_numpy(), held["prediction"].to_numpy())
+    assert f"**{top:.0%}** really were among the top fifth" in first and 0.2 < top < 1
+    assert "films of 2023 and later" in first and "too low" in first
+    assert "Posters were not available" in first
+    assert "/" not in first.replace("0.5 to 5", "") and "`" not in first and "_" not in first
+    assert len(first.split()) < 450                                   # about one screen
+

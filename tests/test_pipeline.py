@@ -228,3 +228,11 @@ def test_model_folder_of_another_format_is_refused(run_out: Path, demo_dir: Path
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1 and "format 1" in err and "retrain" in err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_top_share_hit_counts_the_true_top_fifth() -> None:
+    from pipeline.report.front import top_share_hit
+    rating = pd.Series(range(10), dtype=float).to_numpy()
+    assert top_share_hit(rating, rating) == (1.0, 1.0)
+    assert top_share_hit(rating, -rating) == (0.0, 0.0)
+    assert top_share_hit(rating, rating[[1, 0, 2, 3, 4, 5, 6, 7, 9, 8]]) == (1.0, 1.0)

@@ -75,7 +75,11 @@ def test_whatif_respects_its_constraints(setup) -> None:
     cfg = bundle.cfg.whatif.model_copy(update={"max_edits": 2, "top": 4})
     answer = whatif(bundle, data, 5, cfg, 0, cache)
     assert len(answer["single_edits"]) == 4
-    assert all(e["change"] >= answer["single_edits"][-1]["change"] for e in answer["single_edits"])
+    noise = [e["within_noise"] for e in answer["single_edits"]]      # gains beyond noise are listed first,
+    assert noise == sorted(noise)                                    # each group by predicted rating
+    for flag in (False, True):
+        rated = [e["predicted_rating"] for e in answer["single_edits"] if e["within_noise"] == flag]
+        assert rated == sorted(rated, reverse=True)
     combo = answer["best_combination"]
     assert 0 < len(combo["edits"]) <= 2
     assert combo["predicted_rating"] >= answer["single_edits"][0]["predicted_rating"] - 1e-9
@@ -90,6 +94,30 @@ def test_whatif_respects_its_constraints(setup) -> None:
     table = Casting(bundle, cfg).people
     for kind, names in _pools(bundle, cfg).items():
         assert (table[kind].loc[names, "films"] >= cfg.min_films).all()
+
+
+def test_runtimes_stay_inside_what_the_model_reads_and_leads_have_carried_films(setup) -> None:
+    """No runtime past the cleaning's clip (it would be predicted as the clip); actors offered are billed in the
+    top `actor_billing` in at least half their training films, and the rule is what removes the others."""
+    bundle, data, truth, cache = setup
+    stats = bundle.stats
+    long = int(data.movies.index[data.movies["minute"] >= stats.runtime_high - 15][0])
+    answer = whatif(bundle, data, long, bundle.cfg.whatif.model_copy(update={"top": 500}), 0, cache)
+    runtimes = [int(e["edits"][0].split(" → ")[1]) for e in answer["single_edits"]
+                if e["edits"][0].startswith("runtime")]
+    assert runtimes and all(stats.runtime_low <= r <= stats.runtime_high for r in runtimes)
+    cfg = bundle.cfg.whatif
+    assert cfg.actor_billing == 3
+    casting = Casting(bundle, cfg)
+    offered = casting.pools(2024, "PG-13")["actor"]
+    assert offered and (casting.people["actor"].loc[offered, "billing"] <= 3).all()
+    anyone = Casting(bundle, cfg.model_copy(update={"actor_billing": None, "pool_size": 10 ** 6}))
+    everyone = anyone.pools(2024, "PG-13")["actor"]
+    assert (anyone.people["actor"].loc[everyone, "billing"] > 3).any()     # without the rule, supporting players
+    credits = bundle.catalogue.credits
+    for name in offered[:5]:                                           # billing is the lower median: half top-3
+        billed = credits.loc[(credits["kind"] == "actor") & (credits["name"] == name), "billing"]
+        assert (billed <= 3).mean() >= 0.5
 
 
 def test_text_is_never_edited_and_ratings_follow_the_story(setup) -> None:

@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from pipeline.escape import markdown as md  # noqa: E402
 from pipeline.io import read_json, write_text  # noqa: E402
 from pipeline.model.target import EraTarget  # noqa: E402
+from pipeline.report.front import front_page, holdout_predictions  # noqa: E402
 
 STACK = "stack"
 STACK_BAG = "stack_fold_mean"     # the stack over the mean of each learner's fold models (not shipped)
@@ -508,13 +509,14 @@ def render_report(art: Path, reports: Path, products: Path | None = None) -> Pat
     stack = metrics["holdout"][STACK]
     best = min((n for n, i in metrics["learners"].items() if i["modality"] != "baseline"),
                key=lambda n: metrics["holdout"][n]["rmse"])
-    lines = ["# Movie rating prediction: report", "",
-             f"Data: `{run_info['data_dir_shown']}` (relative to the run's folder). "
-             "The stack predicts the later movies' ratings with RMSE "
-             f"{stack['rmse']:.4f} (R² {stack['r2']:.3f}); the best single learner, `{best}`, has "
-             f"{metrics['holdout'][best]['rmse']:.4f}; predicting the training mean gives "
-             f"{metrics['holdout']['baseline_mean']['rmse']:.4f} and a linear trend in release year "
-             f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
+    lines = ["# Movie rating prediction: report", ""]
+    lines += front_page(holdout_predictions(art, ds), metrics, STACK)
+    lines += ["## In numbers", "",
+              "The stack predicts the later movies' ratings with RMSE "
+              f"{stack['rmse']:.4f} (R² {stack['r2']:.3f}); the best single learner, `{best}`, has "
+              f"{metrics['holdout'][best]['rmse']:.4f}; predicting the training mean gives "
+              f"{metrics['holdout']['baseline_mean']['rmse']:.4f} and a linear trend in release year "
+              f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
     lines += _overview(ds, figs, metrics["split"], metrics["era_target"])
     lines += _after_the_data_lines(art)
     lines += _exploration(ds, figs)
@@ -543,7 +545,8 @@ def render_report(art: Path, reports: Path, products: Path | None = None) -> Pat
     fits = pd.DataFrame([{"learner": n, "CV fit seconds (all folds)": f"{i['fit_seconds']:.1f}"}
                          for n, i in metrics["learners"].items()])
     lines += ["## Run time", "", markdown_table(timings), "", markdown_table(fits), "",
-              "## Parameters", "", f"From `{run_info['params_source']}` (seed {run_info['seed']}); "
+              "## Parameters", "", f"Data: `{run_info['data_dir_shown']}` (relative to the run's folder). "
+              f"Parameters from `{run_info['params_source']}` (seed {run_info['seed']}); "
               f"code {run_info.get('git_commit') or 'not in git'}; packages: "
               + ", ".join(f"{k} {v}" for k, v in run_info["versions"].items()) + ". Every parameter the run used, "
               "tuned values included: [`artifacts/params.yaml`](../artifacts/params.yaml).", ""]

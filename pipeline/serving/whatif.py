@@ -19,7 +19,11 @@ make, judged from the model's catalogue of training movies (pipeline/model/catal
   for a PG-13 comedy), and an
   age rating only if at least `kind_share` of the `neighbours` training movies with the most similar
   story had it (no NC-17 for a family film);
-- **runtime** in `runtime_steps` around the movie's own.
+- **runtime** in `runtime_steps` around the movie's own, within the runtimes the model reads (the
+  cleaning's clip: a longer cut would be predicted as the longest it has seen).
+
+Single edits are listed by predicted rating, those whose gain exceeds the base learners' disagreement about
+it first, then those within it (marked).
 
 The tagline and the description are not edited: they are the film itself, and borrowing another
 film's text measures which stories rate higher (`explain` shows the story's share), not how to
@@ -220,12 +224,14 @@ def story_vector(bundle: ModelBundle, data: MovieData, movie_id: int, cache_dir:
 
 
 def single_edits(data: MovieData, movie_id: int, pools: dict[str, list[str]], ratings: list[str],
-                 cfg: WhatIfConfig) -> list[Edit]:
+                 cfg: WhatIfConfig, runtimes: tuple[float, float]) -> list[Edit]:
+    """Every single edit offered; runtimes only within `runtimes`, the range the model reads (the cleaning's
+    clip: a longer cut would be predicted as the longest one it has seen)."""
     movie = data.movies.loc[movie_id]
     edits = []
     if pd.notna(movie["minute"]):
         edits += [Edit("runtime", int(movie["minute"]) + step) for step in cfg.runtime_steps
-                  if int(movie["minute"]) + step > 0]
+                  if runtimes[0] <= int(movie["minute"]) + step <= runtimes[1]]
     edits += [Edit("age_rating", label) for label in ratings if label != movie["theatrical_release_age_rating"]]
     own = {kind: set(df.loc[df["movie_id"] == movie_id, "name"]) for kind, df in data.credits.items()}
     edits += [Edit(kind, name) for kind in ("director", "studio") for name in pools[kind] if name not in own[kind]]
@@ -262,7 +268,7 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
     current = age_categories(data.movies.loc[[movie_id], "theatrical_release_age_rating"], bundle.cfg.clean).iloc[0]
     ratings, ratings_note = casting.age_ratings(story_vector(bundle, data, movie_id, cache_dir))
     pools = casting.pools(year, current)
-    edits = single_edits(data, movie_id, pools, ratings, cfg)
+    edits = single_edits(data, movie_id, pools, ratings, cfg, (bundle.stats.runtime_low, bundle.stats.runtime_high))
     variants = Variants(bundle, data, cache_dir, cfg.batch)
     preds = variants.predict(movie_id, [()] + [(e,) for e in edits])
     base, singles = preds.iloc[0], preds.iloc[1:].reset_index(drop=True)
@@ -308,13 +314,18 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
     def answer(combo: tuple[Edit, ...], row: pd.Series) -> dict[str, Any]:
         return {"edits": [e.describe() for e in combo], "support": casting.note(combo)} | answer_row(row, base, bundle)
 
+    # listed: the edits whose gain exceeds the learners' disagreement first, then those within it
+    learners = list(bundle.learners)
+    spread = (singles[learners] - base[learners]).std(axis=1, ddof=1) if len(learners) > 1 else 0.0
+    shown = singles.assign(noise=singles["predicted_rating"] - base["predicted_rating"] <= spread).sort_values(
+        ["noise", "predicted_rating"], ascending=[True, False], kind="stable").head(cfg.top)
     in_training, known = bundle.catalogue.known(pd.Series([movie["name"]]), pd.Series([year]))
     actual = movie["rating"] if pd.notna(movie["rating"]) else known[0]
     return {"movie_id": movie_id, "name": movie["name"], "year": year,
             "actual_rating": None if pd.isna(actual) else float(actual), "in_training_data": bool(in_training[0]),
             "unknown_names": bundle.catalogue.unknown_names(data.subset(np.array([movie_id]))).iloc[0],
             **answer_row(base, None, bundle),
-            "single_edits": [answer((r["edit"],), r) for _, r in singles.head(cfg.top).iterrows()],
+            "single_edits": [answer((r["edit"],), r) for _, r in shown.iterrows()],
             "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials,
             "rules": casting_rules(cfg, casting.data_end) + [ratings_note]}
 
@@ -419,6 +430,9 @@ def whatif_markdown(answer: dict[str, Any]) -> str:
     for e in answer["single_edits"]:
         lines.append(f"| {md(e['edits'][0])} | {e['predicted_rating']:.3f}{_interval(e)} | {_change(e)} | "
                      f"{_per_learner(e)} | {md(e['support'])} |")
+    if answer["single_edits"] and all(e["within_noise"] for e in answer["single_edits"]):
+        lines += ["", "No single edit moves the prediction by more than the base learners disagree about it: read "
+                  "these as no change."]
     combo = answer["best_combination"]
     n = len(combo["edits"])
     lines += ["", f"Best combination ({n} edit{'s' * (n != 1)}, {answer['trials']} Optuna trials): predicted "
