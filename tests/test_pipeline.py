@@ -93,6 +93,14 @@ def test_report_renders_from_artifacts_only(run_out: Path, tmp_path: Path) -> No
         assert said in report, said
     assert "```yaml" not in report and str(run_out) not in report     # no parameter dump, no machine paths
     assert (run_out / "artifacts" / "params.yaml").is_file()
+    assert report.index("## The answer, in plain words") < report.index("## In numbers") < report.index("## The data")
+    metrics = json.loads((run_out / "artifacts" / "metrics.json").read_text())
+    best = min((n for n, i in metrics["learners"].items() if i["modality"] != "baseline"),
+               key=lambda n: metrics["holdout"][n]["rmse"])
+    paired = metrics["stack_minus"][best]           # the stack against the best learner, paired by film
+    assert paired["difference"] == pytest.approx(metrics["holdout"]["stack"]["rmse"] - metrics["holdout"][best]["rmse"])
+    assert paired["ci_low"] <= paired["difference"] <= paired["ci_high"]
+    assert f"paired by film: {paired['difference']:+.4f}, 95% interval [{paired['ci_low']:+.4f}" in report
     for figure in re.findall(r"\(figures/([^)]+)\)", report):
         assert (run_out / "reports" / "figures" / figure).is_file(), figure
     copy = tmp_path / "copy"

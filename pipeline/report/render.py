@@ -68,6 +68,16 @@ def _comparison(metrics: dict) -> pd.DataFrame:
     return pd.DataFrame(rows).sort_values(["_order", "_rmse"]).fillna("")
 
 
+def _paired(metrics: dict, learner: str, level: float) -> str:
+    """" (the stack minus it, paired by film: -0.0026, 95% interval [-0.0061, +0.0009]; within noise)", when the
+    run recorded it."""
+    d = metrics.get("stack_minus", {}).get(learner)
+    if d is None:
+        return ""
+    return (f" (the stack minus it, paired by film: {d['difference']:+.4f}, {level:.0%} interval [{d['ci_low']:+.4f}, "
+            f"{d['ci_high']:+.4f}]{'; within noise' if d['ci_low'] <= 0 <= d['ci_high'] else ''})")
+
+
 def _era_sentence(era: dict) -> str:
     if era["mode"] == "raw":
         return "The learners fit raw ratings (`learners.target: raw`)."
@@ -514,7 +524,8 @@ def render_report(art: Path, reports: Path, products: Path | None = None) -> Pat
     lines += ["## In numbers", "",
               "The stack predicts the later movies' ratings with RMSE "
               f"{stack['rmse']:.4f} (R² {stack['r2']:.3f}); the best single learner, `{best}`, has "
-              f"{metrics['holdout'][best]['rmse']:.4f}; predicting the training mean gives "
+              f"{metrics['holdout'][best]['rmse']:.4f}{_paired(metrics, best, run_info['params']['evaluation']['ci'])}"
+              "; predicting the training mean gives "
               f"{metrics['holdout']['baseline_mean']['rmse']:.4f} and a linear trend in release year "
               f"{metrics['holdout']['baseline_year_trend']['rmse']:.4f}.", ""]
     lines += _overview(ds, figs, metrics["split"], metrics["era_target"])

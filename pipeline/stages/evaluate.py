@@ -43,6 +43,9 @@ def evaluate(cfg: Config, prep: Prepared, data: Labelled, names: list[str], resu
         "shipped": {"recipe": "refit", "bag_holdout": scores(data.y_holdout, bag_holdout),
                     "refit_minus_bag": paired_difference(data.y_holdout, stack_holdout, bag_holdout,
                                                          cfg.evaluation.bootstrap, cfg.evaluation.ci, cfg.seed)},
+        "stack_minus": {n: paired_difference(data.y_holdout, stack_holdout, r.holdout.to_numpy(),
+                                             cfg.evaluation.bootstrap, cfg.evaluation.ci, cfg.seed)
+                        for n, r in results.items()},      # the stack against each learner, paired by film
         "bands": {name: band_scores(data.y_holdout, pred, bands)
                   for name, pred in [(n, p[1]) for n, p in predictions.items()] + [(STACK_BAG, bag_holdout)]},
         "modalities": prep.spec.modalities,
