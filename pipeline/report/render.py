@@ -133,6 +133,7 @@ def _overview(ds: pd.DataFrame, figs: Figures, split: dict, era: dict) -> list[s
 
 RUNTIME_BANDS = [0, 90, 105, 120, 150, np.inf]      # minutes: under 90, 90-104, 105-119, 120-149, 150+
 MIN_FILMS = 5                                        # studios and directors listed have at least this many
+HEADLINE_FILMS = 20                                  # no sentence's finding rests on fewer movies than this
 
 
 def _by_group(labelled: pd.DataFrame, column: str, order: list | None = None) -> pd.DataFrame:
@@ -144,22 +145,28 @@ def _by_group(labelled: pd.DataFrame, column: str, order: list | None = None) ->
 
 
 def _spread_sentence(table: pd.DataFrame, what: str) -> str:
+    """The highest- and lowest-rated groups among those with at least HEADLINE_FILMS movies."""
+    table = table[table["movies"].str.replace(",", "").astype(int) >= HEADLINE_FILMS]
+    if len(table) < 2:
+        return f"No two {what} groups have {HEADLINE_FILMS}+ movies to compare."
     means = table["mean rating"].astype(float)
     hi, lo = table.iloc[int(means.argmax())], table.iloc[int(means.argmin())]
     key = table.columns[0]
     return (f"By {what}, {md(hi[key])} rates highest ({hi['mean rating']}, {hi['movies']} movies) and {md(lo[key])} "
-            f"lowest ({lo['mean rating']}, {lo['movies']} movies): a gap of {means.max() - means.min():.2f} points.")
+            f"lowest ({lo['mean rating']}, {lo['movies']} movies): a gap of {means.max() - means.min():.2f} points "
+            f"(groups of {HEADLINE_FILMS}+ movies).")
 
 
 def _top_names(labelled: pd.DataFrame, kind: str, top: int = 10) -> tuple[pd.DataFrame, str]:
     counts = labelled.groupby(f"first_{kind}")["rating"].agg(["size", "mean"])
     counts = counts[counts["size"] >= MIN_FILMS]
     busiest = counts.sort_values("size", ascending=False).head(top)
-    best = counts.sort_values("mean", ascending=False).head(3)
+    best = counts[counts["size"] >= HEADLINE_FILMS].sort_values("mean", ascending=False).head(3)
     table = pd.DataFrame({kind: busiest.index, "movies": busiest["size"].to_numpy(),
                           "mean rating": busiest["mean"].map("{:.2f}".format).to_numpy()})
-    sentence = (f"Of the {len(counts):,} {kind}s first-listed on {MIN_FILMS}+ rated movies, the best rated are "
-                + ", ".join(f"{md(n)} ({r['mean']:.2f}, {r['size']:.0f} movies)" for n, r in best.iterrows()) + ".")
+    sentence = (f"Of the {len(counts):,} {kind}s first-listed on {MIN_FILMS}+ rated movies, the best rated of those "
+                f"with {HEADLINE_FILMS}+ are " + (", ".join(f"{md(n)} ({r['mean']:.2f}, {r['size']:.0f} movies)"
+                                                            for n, r in best.iterrows()) or "none") + ".")
     return table, sentence
 
 
