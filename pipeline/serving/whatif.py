@@ -240,6 +240,14 @@ def single_edits(data: MovieData, movie_id: int, pools: dict[str, list[str]], ra
     return edits
 
 
+def learner_noise(rows: pd.DataFrame, base: pd.Series, learners: list[str]) -> pd.Series:
+    """Per row, the base learners' disagreement about its change against `base`: the standard deviation of
+    their changes (a gain no larger than it is within noise)."""
+    if len(learners) < 2:
+        return pd.Series(0.0, index=rows.index)
+    return (rows[learners].astype(np.float64) - base[learners].astype(np.float64)).std(axis=1, ddof=1)
+
+
 def answer_row(row: pd.Series, base: pd.Series | None, bundle: ModelBundle) -> dict[str, Any]:
     """A prediction with its interval and, against `base`, its change, each learner's change and whether the
     change is within the learners' disagreement about it (their standard deviation)."""
@@ -251,7 +259,7 @@ def answer_row(row: pd.Series, base: pd.Series | None, bundle: ModelBundle) -> d
                         for lv in levels}
     if base is not None:
         changes = np.array([row[n] - base[n] for n in learners])
-        spread = float(np.std(changes, ddof=1)) if len(changes) > 1 else 0.0
+        spread = float(learner_noise(row.to_frame().T, base, learners).iloc[0])
         change = float(row["predicted_rating"] - base["predicted_rating"])
         out |= {"change": change, "learner_changes": dict(zip(learners, changes.tolist())),
                 "noise": spread, "within_noise": bool(change <= spread)}
@@ -315,9 +323,9 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
         return {"edits": [e.describe() for e in combo], "support": casting.note(combo)} | answer_row(row, base, bundle)
 
     # listed: the edits whose gain exceeds the learners' disagreement first, then those within it
-    learners = list(bundle.learners)
-    spread = (singles[learners] - base[learners]).std(axis=1, ddof=1) if len(learners) > 1 else 0.0
-    shown = singles.assign(noise=singles["predicted_rating"] - base["predicted_rating"] <= spread).sort_values(
+    gain = singles["predicted_rating"] - base["predicted_rating"]
+    noise = gain <= learner_noise(singles, base, list(bundle.learners))
+    shown = singles.assign(noise=noise).sort_values(
         ["noise", "predicted_rating"], ascending=[True, False], kind="stable").head(cfg.top)
     in_training, known = bundle.catalogue.known(pd.Series([movie["name"]]), pd.Series([year]))
     actual = movie["rating"] if pd.notna(movie["rating"]) else known[0]
