@@ -20,7 +20,7 @@ import pandas as pd
 
 from pipeline.data.load import EMBEDDING_FILES, MovieData, frames_data, load_folder
 from pipeline.errors import InputError
-from pipeline.escape import terminal, visible
+from pipeline.escape import plot_text, terminal
 from pipeline.model.bundle import ModelBundle
 from pipeline.model.catalogue import NEWCOMERS
 from pipeline.model.groups import GROUPS, feature_group, top_reasons
@@ -105,17 +105,16 @@ class Explanation:
         import matplotlib.pyplot as plt
         import shap
         table = self.contributions
-        labels = [visible(f"{g}: {v}" if len(v) < 40 else f"{g}: {v[:38]}…")
+        labels = [plot_text(f"{g}: {v}" if len(v) < 40 else f"{g}: {v[:38]}…")
                   for g, v in zip(table["group"], table["value"])]
         explanation = shap.Explanation(values=table["contribution"].to_numpy(), base_values=self.baseline,
                                        feature_names=labels)
-        with matplotlib.rc_context({"text.parse_math": False}):    # a `$` in a name is text, not TeX
-            shap.plots.waterfall(explanation, max_display=top + 1, show=False)
-            fig = plt.gcf()
-            fig.suptitle(visible(self.title), fontsize=11)
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path, dpi=110, bbox_inches="tight")
+        shap.plots.waterfall(explanation, max_display=top + 1, show=False)
+        fig = plt.gcf()
+        fig.suptitle(plot_text(self.title), fontsize=11)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
         return path
 

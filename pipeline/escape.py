@@ -6,6 +6,7 @@
 - A spreadsheet runs a cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return as a formula:
   `csv_safe` prefixes such text cells with a single quote, as OWASP's CSV-injection guidance advises, so the
   cell shows the text (with the quote) and pandas reads the prefix back as part of the text.
+- In a figure, `$` would start matplotlib's TeX: `plot_text` makes it literal.
 - In markdown, a name could open a link, an image, raw HTML, inline code or a table cell: `markdown` escapes
   the characters that do (CommonMark backslash escapes; `<` and `>` as entities), and breaks the `://` and
   `www.` that GitHub-flavoured markdown would turn into a link on its own.
@@ -33,6 +34,12 @@ def visible(text: str, keep: str = "") -> str:
 def terminal(text: str) -> str:
     """What the command line prints: its own line breaks stay, every other control character shows escaped."""
     return visible(text, keep="\n")
+
+
+def plot_text(text: str) -> str:
+    """A name as a figure's label: control characters escaped, `$` literal (matplotlib reads `$...$` as TeX,
+    and a name such as `$\\foo$` would fail to draw)."""
+    return visible(str(text)).replace("$", r"\$")
 
 
 def markdown(text: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from pipeline.cli import main
-from pipeline.escape import FORMULA_START, csv_safe, markdown, terminal
+from pipeline.escape import FORMULA_START, csv_safe, markdown, plot_text, terminal
 
 FILM = '=HYPERLINK("http://evil.example","Click")'
 ACTOR = "=1+1"
@@ -103,3 +103,14 @@ def test_the_escapes_themselves() -> None:
                              "www.e.com https://e.com a@e.com ~~s~~"))
     assert not {"<a", "<img", "<code>", "<em>", "<s>", "<br"} & set(re.findall(r"<[a-z]+>?", html))
     assert markdown("Mission: Impossible (Mr. Smith's)") == "Mission: Impossible (Mr. Smith's)"   # still reads
+
+
+def test_a_name_with_dollars_draws_as_text_in_a_waterfall(tmp_path: Path) -> None:
+    """Matplotlib reads `$...$` as TeX: `$\\foo$` (an unknown command) failed to draw before; the name is now
+    shown literally, while SHAP's own `$f(x)$` labels stay TeX."""
+    from pipeline.api import Explanation
+    parts = pd.DataFrame({"group": ["cast", "runtime"], "value": ["$\\foo$ and \x1b[2J", "100 min"],
+                          "contribution": [0.2, -0.1]})
+    why = Explanation(0, "$\\foo$ $bar$", 2026, 3.1, 3.1, 3.0, parts, {"80": (2.5, 3.7)}, None)
+    assert why.waterfall(tmp_path / "w.png").stat().st_size > 0
+    assert plot_text("$\\foo$ \x1b") == "\\$\\foo\\$ \\x1b"

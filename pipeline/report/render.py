@@ -11,12 +11,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-matplotlib.rcParams["text.parse_math"] = False   # a name with `$` in a label is text, not TeX to parse
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from pipeline.escape import markdown as md  # noqa: E402
+from pipeline.escape import plot_text  # noqa: E402
 from pipeline.io import read_json, write_text  # noqa: E402
 from pipeline.model.target import EraTarget  # noqa: E402
 from pipeline.report.front import front_page, holdout_predictions  # noqa: E402
@@ -187,7 +187,7 @@ def _exploration(ds: pd.DataFrame, figs: Figures) -> list[str]:
     for ax, column, table in ((axes[0], "age_rating", age), (axes[1], "runtime", runtime)):
         groups = [labelled.loc[labelled[column].astype(str) == v, "rating"] for v in table.iloc[:, 0]]
         ax.boxplot(groups, showfliers=False)
-        ax.set_xticks(range(1, len(groups) + 1), table.iloc[:, 0], rotation=20)
+        ax.set_xticks(range(1, len(groups) + 1), table.iloc[:, 0].map(plot_text), rotation=20)
         ax.set(ylabel="rating", title=f"Rating by {column.replace('_', ' ')}")
     out += [figs.save(fig, "rating_by_facts", "rating by age rating and runtime"), ""]
     for kind in ("studio", "director"):
