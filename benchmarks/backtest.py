@@ -37,7 +37,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from common import CASE_DIR, ROOT, run_main, write_subset  # first: puts the project on the import path
-from reference_catboost import reference_predictions
 
 from pipeline.api import Model
 from pipeline.config import Config, load_config, parse_overrides
@@ -47,6 +46,7 @@ from pipeline.data.splits import make_splits
 from pipeline.errors import InputError
 from pipeline.model.intervals import level_name
 from pipeline.training.evaluate import paired_difference
+from pipeline.training.reference import reference_predictions
 from pipeline.workflow import run
 
 HORIZON = 2               # release years per window: a film one or two years after the data

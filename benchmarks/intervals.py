@@ -23,12 +23,12 @@ import pandas as pd
 from common import ROOT, run_main  # first: puts the project on the import path
 from forward_validation import forward_folders, forward_parser
 
+from pipeline.artifacts import STACK
 from pipeline.config import IntervalConfig, load_config, parse_overrides
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
 from pipeline.features.prepare import split_and_prepare
 from pipeline.io import read_json
-from pipeline.report.render import STACK
 from pipeline.training.intervals import fit_intervals
 from pipeline.training.oof import OOFResult
 from pipeline.workflow import run

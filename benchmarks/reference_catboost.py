@@ -3,11 +3,8 @@
 
     python benchmarks/reference_catboost.py [--data-dir ../shared/data/case] [--run-dir OUT]
 
-The reference: CatBoost (1,500 trees, depth 6, learning rate 0.03, no tuning) on release year,
-runtime, age rating, tagline and description lengths, the three top-billed actors, the first
-director and the first studio as native categorical columns, out-of-fold entity mean/min/max
-encodings (the pipeline's EntityEncoder) and an out-of-fold ridge prediction from the text vectors
-as one more column, fitted on every movie before the holdout's first year. The stack's holdout
+The reference (pipeline/training/reference.py, which every run also fits and reports) is fitted on
+every movie before the holdout's first year. The stack's holdout
 predictions come from a pipeline run with the project's params.yaml (`--run-dir`: an existing
 run's out-dir, else a fresh run in a temporary folder), so both score the same movies; prints both
 RMSEs, the paired bootstrap 95% interval of their difference, and RMSE / mean error per band.
@@ -25,50 +22,11 @@ from common import CASE_DIR, ROOT, run_main  # first: puts the project on the im
 
 from pipeline.config import load_config
 from pipeline.data.clean import drop_duplicate_movies
-from pipeline.data.load import MovieData, load_folder
+from pipeline.data.load import load_folder
 from pipeline.data.splits import make_splits
-from pipeline.features.entities import Credits, EntityEncoder
 from pipeline.training.evaluate import band_scores, paired_difference
 from pipeline.training.intervals import year_bands
-
-CATEGORICAL = ["age_rating", "actor_1", "actor_2", "actor_3", "director_1", "studio_1"]
-
-
-def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np.ndarray, seed: int) -> np.ndarray:
-    from catboost import CatBoostRegressor
-    from sklearn.linear_model import RidgeCV
-    from sklearn.model_selection import cross_val_predict
-
-    def table(ids: np.ndarray, credits: dict[str, Credits]) -> pd.DataFrame:
-        m = raw.movies.loc[ids]
-        out = pd.DataFrame({"year": m["date"].to_numpy(np.float64), "minute": m["minute"].to_numpy(np.float64),
-                            "age_rating": m["theatrical_release_age_rating"].fillna("none").astype(str).to_numpy(),
-                            "tagline_chars": m["tagline"].str.len().to_numpy(),
-                            "description_chars": m["description"].str.len().to_numpy()})
-        leads = pd.concat([credits["actor"].lead_names(3).add_prefix("actor_"),
-                           credits["director"].lead_names(1).add_prefix("director_"),
-                           credits["studio"].lead_names(1).add_prefix("studio_")], axis=1).fillna("none")
-        return pd.concat([out, leads], axis=1)
-
-    kinds = ("actor", "director", "studio")
-    credits = {part: {k: Credits.from_links(raw.credits[k], ids) for k in kinds}
-               for part, ids in (("train", train_ids), ("holdout", holdout_ids))}
-    y = raw.movies.loc[train_ids, "rating"].to_numpy(np.float64)
-    encoder = EntityEncoder(kinds, random_state=seed)
-    keep = [f"{k}_te_{s}" for k in kinds for s in ("mean", "min", "max")]
-    encodings = {"train": encoder.fit_transform(credits["train"], y)[keep],
-                 "holdout": encoder.transform(credits["holdout"])[keep]}
-    rows = raw.movies.index.get_indexer
-    vectors = np.hstack([raw.embeddings[s] for s in ("tagline", "description") if s in raw.embeddings])
-    ridge = RidgeCV(alphas=np.logspace(-1, 3, 9))
-    text = {"train": cross_val_predict(ridge, vectors[rows(train_ids)], y, cv=5),
-            "holdout": ridge.fit(vectors[rows(train_ids)], y).predict(vectors[rows(holdout_ids)])}
-    frames = {part: pd.concat([table(ids, credits[part]), encodings[part].reset_index(drop=True)], axis=1)
-              .assign(text_ridge=text[part]) for part, ids in (("train", train_ids), ("holdout", holdout_ids))}
-    model = CatBoostRegressor(iterations=1500, depth=6, learning_rate=0.03, random_seed=seed, verbose=0,
-                              cat_features=CATEGORICAL, allow_writing_files=False)
-    model.fit(frames["train"], y)
-    return model.predict(frames["holdout"])
+from pipeline.training.reference import reference_predictions
 
 
 def main() -> None:

@@ -77,6 +77,8 @@ class Explanation:
     actual_rating: float | None                  # from the input, else from the training data; None if unknown
     unknown_names: str = ""                      # names no training movie credits (predict's column of that name)
     after_the_data: str = ""                     # how a release year after the training data is read (Model's)
+    baseline_year: int | None = None             # the baseline's release year: the last training year (folders
+                                                 # of format 4 and before: the training films' mean year)
 
     @property
     def title(self) -> str:
@@ -86,7 +88,7 @@ class Explanation:
     def __str__(self) -> str:
         spans = "".join(f"  {lv}%: {lo:.2f}-{hi:.2f}" for lv, (lo, hi) in self.intervals.items())
         lines = [f"{self.title}{spans}",
-                 f"  baseline {self.baseline:.3f} (a movie of the mean training year, every feature at its "
+                 f"  baseline {self.baseline:.3f} (a movie of {self.baseline_year}, every feature at its "
                  "expected value)"]
         lines += [f"  {row.contribution:+.3f}  {row.group}: {row.value}" for row in self.contributions.itertuples()]
         clip = "" if self.unclipped == self.predicted_rating else (
@@ -234,7 +236,8 @@ class Model:
                            float(np.clip(unclipped, *self.bundle.cfg.data.rating_range)), unclipped,
                            float(row["baseline"]), parts.reset_index(drop=True), bounds,
                            None if pd.isna(predicted["actual_rating"]) else float(predicted["actual_rating"]),
-                           predicted["unknown_names"], self.after_the_data([predicted["year"]]))
+                           predicted["unknown_names"], self.after_the_data([predicted["year"]]),
+                           int(round(self.bundle.reference["year"])))
 
     def whatif(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,

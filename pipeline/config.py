@@ -187,12 +187,20 @@ class TuningConfig(Section):
         gt=0, description="A tune-worker with no trial to claim for this long leaves the study.")
 
 
+class GreenlightConfig(Section):
+    withheld: tuple[Literal["runtime", "tagline", "poster", "age_rating"], ...] = Field(
+        description="Inputs a film does not have yet when it is greenlit (pipeline/features/greenlight.py).")
+    leads: int | None = Field(ge=1, description="Actors attached at greenlight: the top-billed N (null: the whole cast).")
+
+
 class AblationConfig(Section):
     enabled: bool = Field(description="Fit the ablation rows (the stack refitted without some feature blocks).")
     drop: dict[str, tuple[str, ...]] = Field(
         description="`<label>`: the feature blocks removed from every stacked learner in that row (`tabular`, "
                     "`entities`, `history`, `names`: the credited names themselves, CatBoost's categories and the wide "
                     "ridge's one-hot columns; `text`, `words`, `image`, `neighbours`).")
+    greenlight: GreenlightConfig = Field(
+        description="The stack refitted on what a film has when it is greenlit (the report's \"Before it is made\").")
 
 
 class WhatIfConfig(Section):
@@ -236,6 +244,9 @@ class WhatIfConfig(Section):
         ge=1, description="Ask/tell rounds the trials are split into, each predicted as one batch (the ultimate's "
                           "too).")
     batch: int = Field(ge=1, description="Candidates predicted per model call.")
+    strong_disagreement: float | None = Field(
+        ge=0.0, description="An answer whose base learners' standard deviation exceeds this (rating points) says so "
+                            "beside its interval (null: never).")
 
 
 class UltimateConfig(Section):
@@ -245,6 +256,8 @@ class UltimateConfig(Section):
     runtime: tuple[int, int] = Field(description="[shortest, longest] minutes: the story's film, then the ultimate's.")
     years: tuple[int, int] = Field(description="[first, last] release years searched (a movie not yet made).")
     trials: int = Field(ge=1, description="Optuna trials of the search.")
+    sweeps: int = Field(ge=0, description="Sweeps of coordinate ascent after the search: each tries every offered "
+                        "value of one choice at a time (director, studio, each billing slot, runtime, year, cast size).")
 
 
 class EvaluationConfig(Section):
@@ -285,6 +298,8 @@ class ReportConfig(Section):
     umap_clusters: int = Field(
         ge=1, description="Regions of the description map, each named by its descriptions' most telling words.")
     top_features: int = Field(ge=1, description="Bars and rows in the importance figures.")
+    tuning_plot_trials: int = Field(
+        ge=1, description="A tuning study's history and importance plots are drawn when it completed this many trials.")
 
 
 class TrackingConfig(Section):

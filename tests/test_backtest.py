@@ -7,13 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from reference_catboost import reference_predictions
 
 from benchmarks.backtest import Window, backtest_origin, windows
 from pipeline.config import Config, project_config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import MovieData, load_folder
 from pipeline.errors import InputError
+from pipeline.training.reference import reference_predictions
 from tests.conftest import TINY
 
 YEARS = pd.Series(np.repeat(np.arange(1990, 2025), 3))      # rated films 1990-2024, the holdout from 2014

@@ -45,7 +45,7 @@ def test_image_skipped_with_reason_without_checkpoint(demo_copy: Path, tmp_path:
     cfg = project_config()
     data = load_folder(demo_copy, cfg.data, require_rating=True)
     _, spec = fit_sources(data, cfg, data.movies.index.to_numpy(), tmp_path)
-    assert spec.modalities["image"].startswith("skipped: no poster_embeddings.npy")
+    assert spec.modalities["image"].startswith("skipped: no poster vectors (poster_embeddings.npy)")
 
 
 def test_degenerate_embeddings_are_dropped_with_a_reason(demo_copy: Path, tmp_path: Path) -> None:

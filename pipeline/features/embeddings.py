@@ -210,6 +210,6 @@ def poster_vectors(folder: Path, movie_ids: np.ndarray, cfg: DataConfig) -> np.n
 
 def image_skip_reason(folder: Path, cfg: DataConfig) -> str:
     if cfg.image_checkpoint is None:
-        return ("no poster_embeddings.npy in the data folder, and no image encoder configured "
-                "(data.image_checkpoint) to embed posters/posters.zip")
-    return f"no poster_embeddings.npy and no {cfg.posters_zip} in {folder}"
+        return ("no poster vectors (poster_embeddings.npy) in the data folder, and no image encoder set in "
+                "params.yaml (data.image_checkpoint) to compute them from the posters")
+    return f"no poster vectors (poster_embeddings.npy) and no posters ({cfg.posters_zip}) in the data folder"

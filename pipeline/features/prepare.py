@@ -53,11 +53,15 @@ def split_and_prepare(raw: MovieData, cfg: Config, cache: Path) -> tuple[Splits,
     labelled = raw.movies.index[raw.has_rating].to_numpy()
     splits = make_splits(raw.movies.loc[labelled, "date"], cfg.split, cfg.seed)
     prep = prepare(raw, cfg, splits.train_ids, cache)
-    position = prep.data.movies.index.get_indexer
-    ratings = prep.data.movies["rating"]
-    data = Labelled(prep.frame.take(position(splits.train_ids)), prep.frame.take(position(splits.holdout_ids)),
+    return splits, prep, split_frames(prep.frame, prep.data, splits)
+
+
+def split_frames(frame: MovieFrame, data: MovieData, splits: Splits) -> Labelled:
+    """The split's training and holdout rows of `frame` (one row per movie of `data`) with their ratings."""
+    position = data.movies.index.get_indexer
+    ratings = data.movies["rating"]
+    return Labelled(frame.take(position(splits.train_ids)), frame.take(position(splits.holdout_ids)),
                     ratings.loc[splits.train_ids].to_numpy(), ratings.loc[splits.holdout_ids].to_numpy(), splits)
-    return splits, prep, data
 
 
 def data_overview(raw: MovieData, splits: Splits) -> pd.DataFrame:

@@ -54,7 +54,8 @@ class ModelBundle:
     spec: FrameSpec
     learners: dict[str, Learner]
     stacker: Stacker
-    reference: dict[str, float]            # training means of year and the stacker's raw columns (reasons' baseline)
+    reference: dict[str, float]            # the reasons' baseline: the last training year (folders of format 4
+                                           # and before: the mean year) and the raw columns' training means
     catalogue: Catalogue                   # the movies fitted: "was it in the training data?", careers, stories
     intervals: IntervalModel | None = None
     evaluation: dict = field(default_factory=dict)   # per learner: holdout and CV scores, fit and predict seconds
@@ -100,9 +101,9 @@ class ModelBundle:
         """`movie_id, baseline` and one column per reason group (explain.GROUPS), in rating points: per movie
         they sum to the stack's (unclipped) prediction. The stacker's weights carry each learner's TreeSHAP
         values or linear terms, scaled by the learner's era spread; the era lines and the stacker's raw
-        columns enter as *release year* (or their own group) against the training means in `reference`, so
-        the baseline is the prediction for a movie of the mean training year with every feature at its
-        expected value."""
+        columns enter as *release year* (or their own group) against `reference`, so the baseline is the
+        prediction for a movie of the reference year (the last training year) with every feature at its
+        expected value, and *release year* is how far the era has moved from then."""
         if self.stacker.cfg.method != "ridge":
             raise InputError("params.yaml", "parameter 'stacking.method': per-movie reasons need the ridge "
                              "stacker (its blend is linear in the learners); this model uses "

@@ -35,12 +35,15 @@ The ultimate movie starts from a story: of the recent training movies released i
 age rating in `ultimate.age_ratings` and a runtime in `ultimate.runtime`, the one whose tagline,
 description, age rating and runtime the model rates highest without any credits; then Optuna casts
 it with hireable people and a studio of its kind, and sets its runtime (within `runtime_steps` of
-the story's) and its year.
+the story's) and its year; coordinate ascent (`ultimate.sweeps`) then tries every offered value of one
+choice at a time from Optuna's best, so the card is not beaten by a single edit Optuna happened to miss.
 """
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -252,8 +255,11 @@ def answer_row(row: pd.Series, base: pd.Series | None, bundle: ModelBundle) -> d
     """A prediction with its interval and, against `base`, its change, each learner's change and whether the
     change is within the learners' disagreement about it (their standard deviation)."""
     learners = list(bundle.learners)
+    spread = float(np.std([row[n] for n in learners], ddof=1)) if len(learners) > 1 else 0.0
+    strong = bundle.cfg.whatif.strong_disagreement
     out: dict[str, Any] = {"predicted_rating": float(row["predicted_rating"]),
-                           "learners": {n: float(row[n]) for n in learners}}
+                           "learners": {n: float(row[n]) for n in learners}, "learner_spread": spread,
+                           "disagree": strong is not None and spread > strong}
     levels = bundle.cfg.intervals.levels if bundle.intervals else ()
     out["intervals"] = {level_name(lv): [float(row[f"lower_{level_name(lv)}"]), float(row[f"upper_{level_name(lv)}"])]
                         for lv in levels}
@@ -399,15 +405,50 @@ def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed:
             study.tell(trial, float(row["predicted_rating"]))
             if row["predicted_rating"] > best[0]:
                 best = (float(row["predicted_rating"]), combo, row)
+    best = _ascend(best, study.best_params, space, edits_of, partial(variants.predict, story), cfg.sweeps)
     edits, row = {e.field: e.value for e in best[1]}, best[2]
-    spread = float(np.std([row[n] for n in bundle.learners], ddof=1)) if len(bundle.learners) > 1 else 0.0
     film = movies.iloc[story]
     return {"title": film["name"], "story_from": f"{film['name']} ({int(film['year'])})",
             "tagline": film["tagline"], "description": film["description"], "age_rating": age_rating,
             "director": edits.get("director"), "studio": edits.get("studio"), "cast": list(edits["cast"]),
-            "runtime": int(edits["runtime"]), "year": int(edits["year"]), "learner_spread": spread,
+            "runtime": int(edits["runtime"]), "year": int(edits["year"]),
             "support": casting.note(best[1]), "rules": casting_rules(wcfg, casting.data_end),
             "stories": len(recent), "trials": cfg.trials, **answer_row(row, None, bundle)}
+
+
+def _ascend(best: tuple[float, tuple[Edit, ...], pd.Series], params: dict[str, Any], space: dict[str, Any],
+            edits_of: Callable[[dict[str, Any]], tuple[Edit, ...]],
+            predict: Callable[[list[tuple[Edit, ...]]], pd.DataFrame], sweeps: int) -> tuple:
+    """Coordinate ascent from the search's best `params`: each choice in turn set to every value its
+    distribution offers (one batch), the best kept if it beats `best`; `sweeps` passes, fewer if one
+    changes nothing. TPE samples every choice at once; this finishes what it started, one choice at a time."""
+    for _ in range(sweeps):
+        improved = False
+        for key, distribution in space.items():
+            values = (distribution.choices if hasattr(distribution, "choices") else
+                      range(distribution.low, distribution.high + 1, distribution.step))
+            candidates = [params | {key: v} for v in values if v != params[key]]
+            if not candidates:
+                continue
+            rows = predict([edits_of(p) for p in candidates]).reset_index(drop=True)
+            top = int(np.argmax(rows["predicted_rating"].to_numpy()))
+            if rows["predicted_rating"].iloc[top] > best[0]:
+                params, improved = candidates[top], True
+                best = (float(rows["predicted_rating"].iloc[top]), edits_of(params), rows.iloc[top])
+        if not improved:
+            break
+    return best
+
+
+def _disagreement(answer: dict[str, Any]) -> str:
+    """A sentence beside the interval when the learners disagree strongly (else ""): the interval does not
+    widen for it, so the reader must be told."""
+    if not answer.get("disagree"):
+        return ""
+    values = answer["learners"].values()
+    return (f" **The learners disagree strongly here** (from {min(values):.2f} to {max(values):.2f}, sd "
+            f"{answer['learner_spread']:.2f}): the interval does not widen for that (a term for it lost on forward "
+            "validation), so this answer is less sure than its interval says.")
 
 
 def _interval(answer: dict[str, Any]) -> str:
@@ -429,7 +470,8 @@ def whatif_markdown(answer: dict[str, Any]) -> str:
         seen = f"actual {answer['actual_rating']:.2f}; not in the training data"
     lines = [f"### {md(answer['name'])} ({answer['year']})", "",
              f"Predicted **{answer['predicted_rating']:.2f}**" + (f", {level}% interval{_interval(answer)}" if level
-                                                                  else "") + f" ({seen}).", "",
+                                                                  else "") + f" ({seen})."
+             + _disagreement(answer), "",
              *([f"{NEWCOMERS.capitalize()}: {md(answer['unknown_names'])}.", ""]
                if answer.get("unknown_names") else []),
              "Offered: " + "; ".join(answer["rules"]) + ".", "",
@@ -444,7 +486,7 @@ def whatif_markdown(answer: dict[str, Any]) -> str:
     combo = answer["best_combination"]
     n = len(combo["edits"])
     lines += ["", f"Best combination ({n} edit{'s' * (n != 1)}, {answer['trials']} Optuna trials): predicted "
-              f"{combo['predicted_rating']:.3f}{_interval(combo)}, change {_change(combo)}.", ""]
+              f"{combo['predicted_rating']:.3f}{_interval(combo)}, change {_change(combo)}." + _disagreement(combo), ""]
     lines += [f"- {md(e)}" for e in combo["edits"]] + [f"- per learner: {_per_learner(combo)}",
                                                        f"- support: {md(combo['support'])}", ""]
     return "\n".join(lines)
@@ -465,8 +507,8 @@ def ultimate_markdown(card: dict[str, Any]) -> str:
         "### The ultimate movie (as the model sees it)", "",
         f"**Predicted rating {card['predicted_rating']:.2f}**" + (f", {level}% interval{_interval(card)}" if level
                                                                   else "")
-        + f" (base learners spread ± {card['learner_spread']:.2f}: "
-        + ", ".join(f"{n} {v:.2f}" for n, v in card["learners"].items()) + ")", "",
+        + f" (per learner, sd {card['learner_spread']:.2f}: "
+        + ", ".join(f"{n} {v:.2f}" for n, v in card["learners"].items()) + ")." + _disagreement(card), "",
         f"- Story of *{md(card['story_from'])}*, the best-rated of {card['stories']} recent theatrical training "
         f"stories without credits: \"{md(card['tagline'])}\" {md(card['description'])}",
         f"- Year {card['year']}, {card['runtime']} minutes, rated {md(card['age_rating'])} (the story's own rating)",

@@ -26,8 +26,10 @@ def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names:
     rows = prep.data.movies.index.get_indexer(fit_ids)
     frame, y = prep.frame.take(rows), prep.data.movies["rating"].to_numpy()[rows]
     learners = {name: make_learner(name, cfg).fit(frame, y) for name in learner_names}
-    reference = {col: float(frame.tabular[col].astype(np.float64).mean())
-                 for col in ("year", *stacker.cfg.raw_features)}
+    # the reasons' baseline: a film of the last training year (what a producer's film is compared with:
+    # one released now, so "release year" is the era's move since), other raw columns at their means
+    reference = {col: float(frame.tabular[col].astype(np.float64).mean()) for col in stacker.cfg.raw_features}
+    reference["year"] = float(frame.tabular["year"].max())
     catalogue = Catalogue.build(data, prep.data, rows, prep.vectors)
     return ModelBundle(cfg, prep.stats, prep.spec, learners, stacker, reference, catalogue, intervals,
                        evaluation or {})

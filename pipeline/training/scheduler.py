@@ -53,6 +53,8 @@ class TuningResult:
     n_complete: int
     n_pruned: int
     seconds: float
+    values: tuple[float, ...] = ()     # the completed trials' inner-CV RMSE, in planned order (the report's history)
+    importances: dict[str, float] | None = None   # Optuna's parameter importances (2+ parameters varied), else None
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -370,4 +372,14 @@ def result(name: str, study: optuna.Study, defaults: dict[str, Any], start: floa
     first = slots.finished.get((0, 0))
     return TuningResult(name, study.study_name, defaults | best.params, float(best.value),
                         float(first.value) if first is not None and first.state.name == "COMPLETE" else None,
-                        len(complete), len(finished) - len(complete), round(time.perf_counter() - start, 2))
+                        len(complete), len(finished) - len(complete), round(time.perf_counter() - start, 2),
+                        tuple(float(t.value) for t in complete), _importances(study, complete))
+
+
+def _importances(study: optuna.Study, complete: list[optuna.trial.FrozenTrial]) -> dict[str, float] | None:
+    """Optuna's parameter importances over the completed trials, when two or more parameters took more than
+    one value (with one, the importance is 1.0 by construction and says nothing)."""
+    varied = [p for p in study.best_params if len({repr(t.params.get(p)) for t in complete}) > 1]
+    if len(varied) < 2 or len(complete) < 3:
+        return None
+    return {k: float(v) for k, v in optuna.importance.get_param_importances(study, params=varied).items()}
