@@ -141,11 +141,11 @@ def _ultimate(args: argparse.Namespace) -> None:
 
 
 def _report(args: argparse.Namespace) -> None:
-    from pipeline.report.render import render_report
+    from pipeline.stages.report import rerender
     if not (args.out_dir / "artifacts" / "metrics.json").is_file():
         raise InputError(str(args.out_dir), "no finished run here (artifacts/metrics.json is missing); pass the "
                          "--out-dir of a run, or train one with run_all.py")
-    say(render_report(args.out_dir / "artifacts", args.out_dir / "reports"))
+    say(rerender(args.out_dir))
 
 
 def _runs(args: argparse.Namespace) -> None:

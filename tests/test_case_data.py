@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(not (CASE_DIR / "movies.csv").is_file(),
 @pytest.fixture(scope="module")
 def case_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("case")
-    assert main(["run", "--fast", "--data-dir", str(CASE_DIR), "--out-dir", str(out)]) == 0
+    # the ablation on (with its greenlight stack), which --fast leaves out: the first page reads both
+    assert main(["run", "--fast", "-S", "ablation.enabled=true", "--data-dir", str(CASE_DIR), "--out-dir", str(out)]) == 0
     return out
 
 
@@ -32,13 +33,13 @@ def test_stack_beats_baselines_and_single_modalities_on_holdout(case_run: Path) 
     singles = [n for n, info in metrics["learners"].items() if info["modality"] in ("tabular", "text", "image")]
     assert singles and all(hold["stack"] < hold[n] for n in singles), hold
     assert metrics["split"]["cutoff_year"] == 2014 and metrics["split"]["n_holdout"] == 1665
-    assert metrics["modalities"]["image"].startswith("skipped: no poster_embeddings.npy")
+    assert metrics["modalities"]["image"].startswith("skipped: no poster vectors (poster_embeddings.npy)")
     assert metrics["cv"]["stack"]["r2_mean"] > 0.35
 
 
 def test_report_says_image_was_skipped(case_run: Path) -> None:
     report = (case_run / "reports" / "report.md").read_text()
-    assert "**image**: skipped: no poster_embeddings.npy" in report
+    assert "**image**: skipped: no poster vectors (poster_embeddings.npy)" in report
 
 
 def test_predict_thousands_of_case_movies(case_run: Path, tmp_path: Path) -> None:
@@ -80,8 +81,8 @@ def test_interval_coverage_is_reported(case_run: Path) -> None:
     assert 0.7 < bands["all"]["coverage_80"] < 0.9 and 0.9 < bands["all"]["coverage_95"] <= 1.0
     assert abs(metrics["intervals"]["cv"]["80"] - 0.8) < 0.01
     report = (case_run / "reports" / "report.md").read_text()
-    assert "## How sure: prediction intervals" in report and "holdout 2023+" in report
-    assert "reproduced offline by `all-MiniLM-L6-v2`" in report
+    assert "### How sure: prediction intervals" in report and "holdout 2023+" in report
+    assert "reproduced offline by the sentence encoder all-MiniLM-L6-v2" in report
 
 
 def test_the_first_page_answers_in_stars_without_paths_or_code_names(case_run: Path) -> None:
@@ -91,7 +92,7 @@ def test_the_first_page_answers_in_stars_without_paths_or_code_names(case_run: P
 
     from pipeline.report.front import holdout_predictions, top_share_hit
     report = (case_run / "reports" / "report.md").read_text()
-    first = report[report.index("## The answer, in plain words"):report.index("## In numbers")]
+    first = report[report.index("## The answer, in plain words"):report.index("## 1. The data")]
     held = holdout_predictions(case_run / "artifacts", pd.read_parquet(case_run / "artifacts" / "dataset.parquet"))
     metrics = json.loads((case_run / "artifacts" / "metrics.json").read_text())
     assert len(held) == metrics["split"]["n_holdout"]
@@ -102,6 +103,49 @@ def test_the_first_page_answers_in_stars_without_paths_or_code_names(case_run: P
     assert f"**{top:.0%}** really were among the top fifth" in first and 0.2 < top < 1
     assert "films of 2023 and later" in first and "too low" in first
     assert "Posters were not available" in first
-    assert "/" not in first.replace("0.5 to 5", "") and "`" not in first and "_" not in first
-    assert len(first.split()) < 450                                   # about one screen
+    assert f"Rank correlation with the real ratings (Spearman): {metrics['holdout']['stack']['spearman']:.2f}" in first
+    assert "![real rating by tenth of predicted rating](figures/lift.png)" in first      # the lift figure
+    reference = metrics["stack_minus"]["reference_catboost"]
+    assert f"(RMSE {reference['difference']:+.4f}, 95% interval [{reference['ci_low']:+.4f}" in first
+    green = metrics["greenlight"]
+    assert "**At greenlight.** Before the film is made" in first and f"{green['holdout']['mae']:.2f} stars" in first
+    for row in metrics["ablation"]:               # each kind of information's worth carries its paired interval
+        if row["ablation"] in ("without tabular", "without text"):
+            d = row["minus_full"]
+            assert f"RMSE {d['difference']:+.3f}, 95% interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]" in first
+    prose = re.sub(r"!\[[^]]*\]\([^)]*\)", "", first)                    # the figure's link aside
+    assert "/" not in prose.replace("0.5 to 5", "") and "`" not in prose and "_" not in prose
+    assert len(prose.split()) < 600                                   # about one screen
 
+
+def test_whatif_answers_a_producer_could_act_on(case_run: Path) -> None:
+    """The case model's what-if and ultimate card, as the report shows them: no cameo player offered as a lead
+    (Martin Scorsese's 24 acting credits, median billing 8.5), no runtime past what the model reads, no edit
+    within noise listed above one beyond it, and no edited film predicted above the ultimate movie."""
+    import numpy as np
+
+    from pipeline.api import Model
+    bundle = Model.load(case_run).bundle
+    careers = bundle.catalogue.careers(bundle.cfg.whatif.career_gap_years, bundle.cfg.whatif.archive_credits)
+    billing = careers["actor"]["billing"]
+    assert billing["Martin Scorsese"] > bundle.cfg.whatif.actor_billing
+    answers = json.loads((case_run / "artifacts" / "whatif.json").read_text())
+    card = answers["ultimate"]
+    leads = card["cast"][:3]
+    assert leads and all(billing[name] <= 3 for name in leads)                 # leads who have carried films
+    stats = bundle.stats
+    combos = [a["best_combination"] for a in answers["movies"]]
+    for answer in answers["movies"]:
+        edits = [e for a in [*answer["single_edits"], answer["best_combination"]] for e in a["edits"]]
+        for edit in edits:
+            field, value = edit.split(" → ")
+            if field in ("lead actor", "new top-billed actor"):
+                assert billing[value] <= bundle.cfg.whatif.actor_billing, edit
+            if field == "runtime":
+                assert stats.runtime_low <= int(value) <= stats.runtime_high, edit
+        noise = [e["within_noise"] for e in answer["single_edits"]]
+        assert noise == sorted(noise)                  # an edit within noise is never ranked above one beyond it
+    assert card["predicted_rating"] >= max(c["predicted_rating"] for c in combos) - 1e-9
+    report = (case_run / "reports" / "report.md").read_text()
+    assert f"**Predicted rating {card['predicted_rating']:.2f}**" in report
+    assert np.isfinite(card["learner_spread"])

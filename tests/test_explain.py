@@ -7,9 +7,9 @@ import pytest
 import scipy.sparse as sp
 
 from pipeline.features.sparse import Sparse
+from pipeline.features.textmap import nearest, umap_map
 from pipeline.model.groups import GROUPS, feature_group, group_codes, top_reasons
 from pipeline.model.heads import CatBoostHead, LGBMHead, LinearHead, MeanHead, SparseRidgeHead, XGBHead
-from pipeline.report.explain import nearest, umap_map
 
 
 def _data(n: int = 300) -> tuple[pd.DataFrame, np.ndarray]:

@@ -66,10 +66,10 @@ def test_the_model_records_the_encoder_of_the_supplied_vectors(minilm_run) -> No
     encoders = model.bundle.spec.encoders
     assert encoders["tagline"]["encoder"] == "all-MiniLM-L6-v2" and encoders["description"]["normalize"] is True
     report = (out / "reports" / "report.md").read_text()
-    assert "reproduced offline by `all-MiniLM-L6-v2`" in report
+    assert "reproduced offline by the sentence encoder all-MiniLM-L6-v2" in report
     # no poster vectors, ablation off: both said, not left out
-    assert "| image_ridge | image |  | skipped: no poster_embeddings.npy" in report
-    assert "Ablation was off for this run (`ablation.enabled: false`)." in report
+    assert "| image_ridge | poster |  | skipped: no poster vectors (poster_embeddings.npy)" in report
+    assert "**What each group of inputs is worth.** The ablation was off for this run." in report
 
 
 def test_a_brand_new_movie_from_its_csvs_alone(minilm_run, tmp_path: Path, capsys) -> None:
@@ -124,7 +124,9 @@ def test_explain_command_prints_reasons_and_writes_a_waterfall(minilm_run, tmp_p
     assert main(["explain", "--model", str(out / "artifacts" / "model"), "--data-dir", str(new),
                  "--name", "paper moons", "--figure", str(figure)]) == 0
     printed = capsys.readouterr().out
-    assert "Paper Moons (2026): predicted" in printed and "baseline" in printed and "cast:" in printed
+    assert "Paper Moons (2026): predicted" in printed and "cast:" in printed
+    last = int(Model.load(out).bundle.catalogue.movies["year"].max())
+    assert re.search(rf"baseline \d\.\d{{3}} \(a movie of {last}, every feature at its expected value\)", printed)
     assert re.search(r"read on its era line continued: \d\.\d\d in 2026 against \d\.\d\d in \d{4}", printed)
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -133,7 +135,8 @@ def test_a_year_after_the_data_is_read_at_a_stated_level(minilm_run) -> None:
     data, out = minilm_run
     model = Model.load(out)
     bundle, last = model.bundle, int(model.bundle.catalogue.movies["year"].max())
-    # the level of the mean training year is the reasons' baseline: every learner at its average, the year alone
+    # the level of the last training year is the reasons' baseline: every learner at its average, the year alone
+    assert bundle.reference["year"] == last
     one = model.folder_movies(data)
     baseline = bundle.contributions(one.subset(one.movies.index[:1]), model.cache_dir)["baseline"].iloc[0]
     assert bundle.era_level(np.array([bundle.reference["year"]]), model.cache_dir)[0] == pytest.approx(baseline,

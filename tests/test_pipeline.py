@@ -70,7 +70,7 @@ def test_the_reported_holdout_is_the_shipped_recipe(run_out: Path, demo_dir: Pat
     assert not np.allclose(bag[bag["part"] == "holdout"]["prediction"], reported.to_numpy())   # can fail
     assert [b["band"] for b in metrics["bands"]["stack"]][0] == "all"
     report = (run_out / "reports" / "report.md").read_text()
-    assert "## The model that ships, by release year" in report
+    assert "### The holdout by release year" in report
     assert f"{metrics['holdout']['stack']['rmse']:.4f}" in report
 
 
@@ -84,23 +84,31 @@ def test_oof_covers_every_training_row_once(run_out: Path) -> None:
 
 def test_report_renders_from_artifacts_only(run_out: Path, tmp_path: Path) -> None:
     report = (run_out / "reports" / "report.md").read_text()
-    for heading in ("Cleaning log", "The data, explored", "Modalities compared", "The stack", "Ablation",
-                    "What drives the ratings", "The text map", "Run time", "Parameters"):
-        assert f"## {heading}" in report
+    # the first page, then the order a data scientist expects, then the appendix
+    headings = ["## The answer, in plain words", "## 1. The data", "### The data, explored", "## 2. Cleaning",
+                "## 3. Features", "## 4. Models by kind of input", "## 5. The stack", "## 6. Before it is made",
+                "## 7. Validation", "### The holdout by release year", "### How sure: prediction intervals",
+                "## 8. What drives the ratings", "## 9. What if?", "## Appendix", "### Tuning", "### Run time",
+                "### Parameters"]
+    positions = [report.index(h) for h in headings]
+    assert positions == sorted(positions)
     for said in ("**Age rating.** By age rating,", "**Correlations with the rating**", "share of the blend's movement",
                  "region (its most telling words)", "[`artifacts/params.yaml`](../artifacts/params.yaml)",
-                 "(`learners.exclude_blocks`): entities.", "`_hist_` columns encode the credited actors"):
+                 "(`learners.exclude_blocks`): entities.", "`_hist_` columns encode the credited actors",
+                 "**Who raises and lowers a prediction.**", "| story (tagline and description) | `word=…` |"):
         assert said in report, said
     assert "```yaml" not in report and str(run_out) not in report     # no parameter dump, no machine paths
     assert (run_out / "artifacts" / "params.yaml").is_file()
-    assert report.index("## The answer, in plain words") < report.index("## In numbers") < report.index("## The data")
     metrics = json.loads((run_out / "artifacts" / "metrics.json").read_text())
     best = min((n for n, i in metrics["learners"].items() if i["modality"] != "baseline"),
                key=lambda n: metrics["holdout"][n]["rmse"])
     paired = metrics["stack_minus"][best]           # the stack against the best learner, paired by film
     assert paired["difference"] == pytest.approx(metrics["holdout"]["stack"]["rmse"] - metrics["holdout"][best]["rmse"])
     assert paired["ci_low"] <= paired["difference"] <= paired["ci_high"]
-    assert f"paired by film: {paired['difference']:+.4f}, 95% interval [{paired['ci_low']:+.4f}" in report
+    said = f"{paired['difference']:+.4f} [{paired['ci_low']:+.4f}, {paired['ci_high']:+.4f}] (95% paired interval"
+    assert f"against the best single learner, `{best}`" in report and said in report
+    reference = metrics["stack_minus"]["reference_catboost"]      # and against the reference fitted in the run
+    assert f"against the simple reference ({metrics['reference']['rmse']:.4f}): {reference['difference']:+.4f}" in report
     for figure in re.findall(r"\(figures/([^)]+)\)", report):
         assert (run_out / "reports" / "figures" / figure).is_file(), figure
     copy = tmp_path / "copy"

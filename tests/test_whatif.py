@@ -211,7 +211,7 @@ def test_an_inactive_star_director_is_never_offered(demo_dir: Path, tiny_cfg: Co
 
 def test_report_has_the_whatif_section(tiny_run: Path) -> None:
     report = (tiny_run / "reports" / "report.md").read_text()
-    assert "## What if?" in report and "The ultimate movie" in report and "not causal" in report
+    assert "## 9. What if?" in report and "The ultimate movie" in report and "not causal" in report
     answers = json.loads((tiny_run / "artifacts" / "whatif.json").read_text())
     assert len(answers["movies"]) == 3
 

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from pipeline.artifacts import REFERENCE, STACK
+from pipeline.report.common import BLUE, RED, Figures, within_noise
 
 # ablation rows a reader recognises as kinds of information, in plain words
 MODALITY_WORDS = {"without tabular": "the facts and credits (year, runtime, age rating, cast, director, studio)",
                   "without text": "the tagline and description", "without image": "the poster"}
 TOP_SHARE = 0.2          # "the top fifth"
+DECILES = 10
 
 
 def holdout_predictions(art: Path, ds: pd.DataFrame) -> pd.DataFrame:
     """movie_id, year, rating and the stack's prediction of every holdout film."""
-    stack = pd.read_parquet(art / "oof" / "stack.parquet")
+    stack = pd.read_parquet(art / "oof" / f"{STACK}.parquet")
     stack = stack[stack["part"] == "holdout"]
     return stack.merge(ds[["movie_id", "year", "rating"]], on="movie_id")
 
@@ -33,26 +38,53 @@ def top_share_hit(rating: np.ndarray, predicted: np.ndarray, share: float = TOP_
             float(np.mean([i in true_bottom for i in model_bottom])))
 
 
-def front_page(held: pd.DataFrame, metrics: dict, stack: str) -> list[str]:
+def by_decile(rating: np.ndarray, predicted: np.ndarray) -> pd.DataFrame:
+    """The films cut into tenths by predicted rating: each tenth's mean real and predicted rating and the
+    standard error of its real mean."""
+    tenth = pd.qcut(pd.Series(predicted).rank(method="first"), DECILES, labels=False)
+    g = pd.DataFrame({"tenth": tenth + 1, "real": rating, "predicted": predicted}).groupby("tenth")
+    return pd.DataFrame({"real": g["real"].mean(), "se": g["real"].sem(), "predicted": g["predicted"].mean()})
+
+
+def _lift_figure(held: pd.DataFrame, figs: Figures) -> str:
+    table = by_decile(held["rating"].to_numpy(), held["prediction"].to_numpy())
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    ax.errorbar(table.index, table["real"], yerr=1.96 * table["se"], fmt="o-", color=BLUE, capsize=3,
+                label="real rating (mean, 95% interval)")
+    ax.plot(table.index, table["predicted"], "s--", color=RED, ms=4, label="predicted (mean)")
+    ax.axhline(held["rating"].mean(), color="grey", lw=1, label="all films' mean")
+    ax.set_xticks(table.index, [f"{k}" for k in table.index])
+    ax.set(xlabel="tenth of the films, from lowest to highest predicted", ylabel="rating (stars)",
+           title="Later films, grouped by their predicted rating")
+    ax.legend(fontsize=8)
+    return figs.save(fig, "lift", "real rating by tenth of predicted rating")
+
+
+def front_page(held: pd.DataFrame, metrics: dict, figs: Figures) -> list[str]:
     y, p = held["rating"].to_numpy(), held["prediction"].to_numpy()
     miss = np.abs(p - y)
     split = metrics["split"]
     first, last = int(held["year"].min()), int(held["year"].max())
     top, bottom = top_share_hit(y, p)
+    deciles = by_decile(y, p)
     spread = float(np.quantile(y, 0.9) - np.quantile(y, 0.1))
     mean_guess = metrics["holdout"]["baseline_mean"]["mae"]
     out = ["## The answer, in plain words", "",
-           f"Scored on the {len(held):,} films released {first}-{last}, which the model did not see: it was fitted "
-           f"on the {split['n_train']:,} films before {split['cutoff_year']}, as a film not yet made meets a model "
-           "fitted on the films before it. Ratings are stars, 0.5 to 5. The model the tool ships is then refitted "
-           "on every rated film before it answers for new ones.", "",
+           f"Can a model predict a film's rating before it is made? Tested on the {len(held):,} films released "
+           f"{first}-{last}, which the model did not see: it learnt from the {split['n_train']:,} films before "
+           f"{split['cutoff_year']}, as a film not yet made meets a model fitted on the films before it. Ratings "
+           "are stars, 0.5 to 5. The model the tool ships is then refitted on every rated film before it answers "
+           "for new ones.", "",
            f"- **How far off.** A typical prediction misses the real rating by **{miss.mean():.2f} stars** (mean "
            f"absolute error); half the films are within {np.median(miss):.2f} stars, four in five within "
            f"{np.quantile(miss, 0.8):.2f}. Guessing every film at the average rating misses by {mean_guess:.2f}.",
            f"- **Ranking.** Of the films the model puts in its top fifth, **{top:.0%}** really were among the top "
            f"fifth of ratings ({top / TOP_SHARE:.1f} times a random pick's 20%); of its bottom fifth, {bottom:.0%} "
-           f"were in the bottom fifth. Rank correlation with the real ratings: "
-           f"{metrics['holdout'][stack]['spearman']:.2f}."]
+           f"were in the bottom fifth. Rank correlation with the real ratings (Spearman): "
+           f"{metrics['holdout'][STACK]['spearman']:.2f}. The tenth of films it rates highest averaged "
+           f"{deciles['real'].iloc[-1]:.2f} stars, the tenth it rates lowest {deciles['real'].iloc[0]:.2f} (the "
+           "figure below)."]
+    out += _reference_line(metrics, float(miss.mean()))
     bands = metrics.get("intervals", {}).get("holdout", [])
     if bands:
         overall = next(b for b in bands if b["band"] == "all")
@@ -67,21 +99,46 @@ def front_page(held: pd.DataFrame, metrics: dict, stack: str) -> list[str]:
             years = newest["band"].replace("+", " and later")
             out.append(f"- **The newest films.** For the {newest['movies']:,} films of {years}, predictions "
                        f"were on average {abs(newest['mean_error']):.2f} stars {direction} (typical miss "
-                       f"{newest['rmse']:.2f} as root mean square): ratings of the newest films moved away from the "
-                       "long-run trend the model continues. A film one or two years past the data meets the "
-                       "same, so read its prediction with that in mind (the project's backtest, in its experiments "
-                       "notes, measures it directly).")
+                       f"{newest['rmse']:.2f} as root mean square, against {overall['rmse']:.2f} for all): ratings "
+                       "of the newest films moved away from the long-run trend the model continues. A film one or "
+                       "two years past the data meets the same, so read its prediction with that in mind (the "
+                       "project's backtest, in its experiments notes, measures it directly).")
     out += _modality_lines(metrics, float(miss.mean()))
+    out += _greenlight_line(metrics)
     out += ["- **What-if answers** show the changes the model *associates* with a higher rating, among people and "
-            "studios who are active and suited to the film: not causes. A change smaller than the disagreement "
-            "between the model's learners is marked *within noise*; read those as no change.", ""]
+            "studios who are active, suited to the film and (for actors) used to leading roles: not causes. A "
+            "change smaller than the disagreement between the model's learners is marked *within noise*; read those "
+            "as no change. Where the learners disagree strongly about a film, its answer says so.", "",
+            _lift_figure(held, figs), "",
+            "Each comparison above is paired film by film, with a 95% interval; *within noise* means the interval "
+            "holds zero. RMSE (root mean square error) weighs large misses more than the average miss does.", ""]
     return out
+
+
+def _reference_line(metrics: dict, stack_mae: float) -> list[str]:
+    d = metrics.get("stack_minus", {}).get(REFERENCE)
+    if d is None:
+        return []
+    ref = metrics["reference"]
+    verdict = ("no better than it: the difference is within noise" if within_noise(d) else
+               "better" if d["difference"] < 0 else "worse")
+    return [f"- **Against the simple way.** One untuned gradient-boosting model on the same inputs, the reference "
+            f"any analyst could build, misses by {ref['mae']:.2f} stars; this model by {stack_mae:.2f}, {verdict} "
+            f"(RMSE {d['difference']:+.4f}, 95% interval [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}])."]
+
+
+def _interval_words(d: dict | None) -> str:
+    if d is None:
+        return ""
+    noise = ", within noise" if within_noise(d) else ""
+    return f"; RMSE {d['difference']:+.3f}, 95% interval [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]{noise}"
 
 
 def _modality_lines(metrics: dict, stack_mae: float) -> list[str]:
     rows = [r for r in metrics.get("ablation", []) if r["ablation"] in MODALITY_WORDS and "holdout" in r]
+    full = metrics.get("shipped", {}).get("bag_holdout", {}).get("mae", stack_mae)
     parts = [f"without {MODALITY_WORDS[r['ablation']]} it misses by {r['holdout']['mae']:.2f} stars "
-             f"({r['holdout']['mae'] - stack_mae:+.2f})" for r in rows]
+             f"({r['holdout']['mae'] - full:+.2f}{_interval_words(r.get('minus_full'))})" for r in rows]
     skipped = [m for m, status in metrics.get("modalities", {}).items() if status.startswith("skipped")]
     words = {"image": "Posters were not available in this data, so the poster part of the model was not used",
              "text": "Taglines and descriptions were not available, so the text part was not used"}
@@ -89,3 +146,16 @@ def _modality_lines(metrics: dict, stack_mae: float) -> list[str]:
     line = "- **What each kind of information adds.** " + (said[:1].upper() + said[1:] + ". " if parts else "")
     line += ". ".join(words.get(m, f"The {m} part was not used") for m in skipped) + ("." if skipped else "")
     return [line] if parts or skipped else []
+
+
+def _greenlight_line(metrics: dict) -> list[str]:
+    row = metrics.get("greenlight")
+    if not row:
+        return []
+    full = metrics["shipped"]["bag_holdout"]
+    withheld = " and ".join({"runtime": "the runtime (known at the final cut)", "tagline": "the tagline",
+                             "poster": "the poster", "age_rating": "the age rating"}[w] for w in row["withheld"])
+    cast = f", and only its {row['leads']} lead actors" if row.get("leads") else ""
+    return [f"- **At greenlight.** Before the film is made, without {withheld or 'nothing'}{cast}, the model misses "
+            f"by {row['holdout']['mae']:.2f} stars against {full['mae']:.2f} with everything"
+            f"{_interval_words(row.get('minus_full'))}: section 6 lists what is known when."]

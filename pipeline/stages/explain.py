@@ -1,5 +1,7 @@
-"""explain: the shipped model's importances, SHAP values of its tabular learner, the map of the descriptions
-and how it reads the years after its data, the files the report draws; one reusable unit."""
+"""explain: the shipped model's importances, the per-film contributions of every input group to the whole
+stack's prediction (every rated film), a glossary of the columns its learners read, SHAP values of its
+tabular learner, the map of the descriptions and how it reads the years after its data: the files the
+report draws; one reusable unit."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,9 +12,11 @@ import pandas as pd
 
 from pipeline.config import Config
 from pipeline.data.load import MovieData
+from pipeline.features.textmap import umap_map
 from pipeline.io import write_json, write_table
 from pipeline.model.bundle import ModelBundle
-from pipeline.report.explain import shap_table, umap_map
+from pipeline.model.groups import column_gloss, feature_group
+from pipeline.model.explain import shap_table
 from pipeline.runner import Folders, Units
 
 
@@ -30,6 +34,10 @@ def explain_model(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg
     later = int(raw.movies.loc[labelled, "date"].max()) + np.arange(1, 3)
     written = [art / "explain" / "after_the_data.json"]
     write_json(written[0], {"years": later.tolist(), "text": bundle.after_the_data(later, art / "cache")})
+    written.append(art / "explain" / "contributions.parquet")
+    write_table(written[-1], bundle.contributions(raw.subset(labelled), art / "cache"))
+    written.append(art / "explain" / "glossary.csv")
+    write_table(written[-1], glossary(bundle))
     for name, learner in bundle.learners.items():
         imp = learner.head_.importance()
         written.append(art / "importance" / f"{name}_shipped.csv")
@@ -51,3 +59,14 @@ def explain_model(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg
         texts = raw.movies.loc[labelled, "description"].fillna("").tolist()
         write_table(written[-1], umap_map(vectors, ratings, labelled, texts, cfg.report, cfg.seed))
     return written
+
+
+def glossary(bundle: ModelBundle) -> pd.DataFrame:
+    """Each family of columns the shipped learners read: its group, its meaning and the learners reading it."""
+    rows = [(feature_group(c), *column_gloss(c), name) for name, lr in bundle.learners.items() for c in lr.columns_]
+    table = pd.DataFrame(rows, columns=["group", "meaning", "column", "learner"])
+    readers = (table.groupby(["group", "column", "meaning"], sort=False)["learner"]
+               .agg(lambda s: ", ".join(dict.fromkeys(s))).reset_index())
+    # one row per meaning and readers: actor_hist_mean, actor_hist_max... share one line
+    return (readers.groupby(["group", "meaning", "learner"], sort=False)["column"]
+            .agg(", ".join).reset_index()[["group", "column", "meaning", "learner"]])

@@ -8,9 +8,9 @@ from typing import Any
 from pipeline.config import Config
 from pipeline.features.prepare import Labelled
 from pipeline.io import write_table
+from pipeline.model.explain import fold_importance
 from pipeline.model.registry import BASELINES
 from pipeline.progress import track
-from pipeline.report.explain import fold_importance
 from pipeline.runner import Folders, Units
 from pipeline.training.oof import OOFResult, run_oof
 

@@ -8,12 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.artifacts import STACK
 from pipeline.config import Config
 from pipeline.data.load import MovieData
 from pipeline.model.bundle import ModelBundle
 from pipeline.model.intervals import IntervalModel
 from pipeline.model.stacker import Stacker
-from pipeline.report.render import STACK
 from pipeline.runner import Folders, Units
 from pipeline.training.refit import fit_bundle
 

@@ -28,3 +28,8 @@ def report(cfg: Config, params_source: str, data_dir: Path, data_hashes: dict[st
     write_text(folders.staged(art / "params.yaml"), yaml.safe_dump(run_info["params"], sort_keys=False))
     render_report(art, folders.staged(folders.reports), products=folders.staged(art))
     return {"run_info": run_info}
+
+
+def rerender(out_dir: Path) -> Path:
+    """The report of the finished run in `out_dir`, drawn again from its artifacts (nothing is fitted)."""
+    return render_report(out_dir / "artifacts", out_dir / "reports")

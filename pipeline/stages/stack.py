@@ -7,12 +7,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.artifacts import STACK, STACK_BAG
 from pipeline.config import Config
 from pipeline.data.load import MovieData
 from pipeline.errors import InputError
 from pipeline.features.prepare import Labelled
 from pipeline.io import write_json, write_table
-from pipeline.report.render import STACK, STACK_BAG
 from pipeline.runner import Folders
 from pipeline.training.intervals import fit_intervals
 from pipeline.training.oof import OOFResult
