@@ -191,6 +191,10 @@ class GreenlightConfig(Section):
     withheld: tuple[Literal["runtime", "tagline", "poster", "age_rating"], ...] = Field(
         description="Inputs a film does not have yet when it is greenlit (pipeline/features/greenlight.py).")
     leads: int | None = Field(ge=1, description="Actors attached at greenlight: the top-billed N (null: the whole cast).")
+    learners: tuple[str, ...] | None = Field(
+        description="The learners of the greenlight stack, compared with the same learners' stack on every input "
+                    "(a lighter stack than the shipped one; null: every stacked learner). Those not stacked in a run "
+                    "are left out; none stacked: the greenlight stack is skipped, saying so.")
 
 
 class AblationConfig(Section):
@@ -298,6 +302,8 @@ class ReportConfig(Section):
     umap_clusters: int = Field(
         ge=1, description="Regions of the description map, each named by its descriptions' most telling words.")
     top_features: int = Field(ge=1, description="Bars and rows in the importance figures.")
+    driver_rows: int = Field(
+        ge=10, description="The latest rated films whose predictions are split into input groups (drivers section).")
     tuning_plot_trials: int = Field(
         ge=1, description="A tuning study's history and importance plots are drawn when it completed this many trials.")
 

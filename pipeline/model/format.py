@@ -25,9 +25,9 @@ PACKAGE = "movie-rating-pipeline"
 
 # What each format changed: 2 text encoders, intervals, training movies, evaluation; 3 the catalogue of
 # training movies (credits, careers, stories); 4 `whatif.actor_billing` and the writer's version; 5
-# `ablation.greenlight`, `ultimate.sweeps`, `whatif.strong_disagreement`, `report.tuning_plot_trials`, and the
-# reasons' baseline year (reference.json: the last training year, where earlier formats hold the mean year;
-# each folder keeps its own, so its reasons do not change).
+# `ablation.greenlight`, `ultimate.sweeps`, `whatif.strong_disagreement`, `report.tuning_plot_trials` and
+# `report.driver_rows`, and the reasons' baseline year (reference.json: the last training year, where earlier
+# formats hold the mean year; each folder keeps its own, so its reasons do not change).
 
 
 def _to_4(config: dict[str, Any]) -> dict[str, Any]:
@@ -41,10 +41,11 @@ def _to_5(config: dict[str, Any]) -> dict[str, Any]:
     """Format 5 added the greenlight stack (withholding nothing and keeping the whole cast is the full stack),
     the ultimate's coordinate ascent (0 sweeps: Optuna's best, as before) and the note on strong learner
     disagreement (null: never said, as before)."""
-    config["ablation"]["greenlight"] = {"withheld": [], "leads": None}
+    config["ablation"]["greenlight"] = {"withheld": [], "leads": None, "learners": None}
     config["ultimate"]["sweeps"] = 0
     config["whatif"]["strong_disagreement"] = None
     config["report"]["tuning_plot_trials"] = 1
+    config["report"]["driver_rows"] = config["report"]["shap_rows"]
     return config
 
 

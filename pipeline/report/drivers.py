@@ -62,9 +62,11 @@ def drivers_section(art: Path, ds: pd.DataFrame, figs: Figures, seed: int) -> li
                                                          for m, lo, hi in zip(mean, low, high)],
                           "films pushed up > 0.1": [f"{up[g]:.0%}" for g in groups],
                           "films pushed down > 0.1": [f"{down[g]:.0%}" for g in groups]}).iloc[order[::-1]]
-    out += [f"Every rated film's prediction split into what each input group adds to it (for the whole stack: each "
-            f"learner's exact TreeSHAP values or linear terms, weighted by the blend), on all {len(parts):,} rated "
-            "films as the shipped model reads them. The baseline is a film of the last training year with every "
+    years = ds.set_index("movie_id").loc[parts["movie_id"], "year"]
+    out += [f"Each film's prediction split into what each input group adds to it (for the whole stack: each "
+            f"learner's exact TreeSHAP values or linear terms, weighted by the blend), on the {len(parts):,} latest "
+            f"rated films ({int(years.min())}-{int(years.max())}: the careers a producer can still hire from) as "
+            "the shipped model reads them. The baseline is a film of the last training year with every "
             "input at its average; the pushes add up to the prediction. They are the model's associations, not "
             f"causes. Error bars: the average over {BOOTSTRAP} resamples of the films.", "",
             figs.save(fig, "drivers", "what moves the shipped model's predictions"), "", markdown_table(table), ""]

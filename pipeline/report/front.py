@@ -150,12 +150,12 @@ def _modality_lines(metrics: dict, stack_mae: float) -> list[str]:
 
 def _greenlight_line(metrics: dict) -> list[str]:
     row = metrics.get("greenlight")
-    if not row:
+    if not row or "skipped" in row:
         return []
-    full = metrics["shipped"]["bag_holdout"]
     withheld = " and ".join({"runtime": "the runtime (known at the final cut)", "tagline": "the tagline",
                              "poster": "the poster", "age_rating": "the age rating"}[w] for w in row["withheld"])
-    cast = f", and only its {row['leads']} lead actors" if row.get("leads") else ""
-    return [f"- **At greenlight.** Before the film is made, without {withheld or 'nothing'}{cast}, the model misses "
-            f"by {row['holdout']['mae']:.2f} stars against {full['mae']:.2f} with everything"
+    cast = f", and with only its {row['leads']} lead actors" if row.get("leads") else ""
+    return [f"- **At greenlight.** Before the film is made, without {withheld or 'nothing'}{cast}, a lighter "
+            f"version of the model misses by {row['holdout']['mae']:.2f} stars against "
+            f"{row['full']['holdout']['mae']:.2f} for the same version with everything"
             f"{_interval_words(row.get('minus_full'))}: section 6 lists what is known when."]

@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from pipeline.artifacts import GREENLIGHT, REFERENCE, STACK
+from pipeline.artifacts import REFERENCE, STACK
 from pipeline.report.common import BLUE, GREY, MODALITY_ORDER, RED, Figures, markdown_table, paired, within_noise
 
 LEARNER_WORDS = {"tabular": "facts and credits", "text": "tagline and description", "image": "poster",
@@ -173,16 +173,19 @@ def greenlight_section(metrics: dict, level: float) -> list[str]:
     out += [markdown_table(table), ""]
     if not row:
         return out + ["The greenlight model was not fitted in this run (the ablation was off).", ""]
-    full = metrics["shipped"]["bag_holdout"]
-    gl = row["holdout"]
+    if "skipped" in row:
+        return out + [f"The greenlight model was not fitted in this run: {row['skipped']}.", ""]
+    full, gl = row["full"]["holdout"], row["holdout"]
     cast = f"only the {leads} top-billed actors" if leads else "the whole cast"
-    out += [f"**The stack fitted on greenlight inputs only** (the same learners and tuned settings, each refitted out "
-            f"of fold without {' or '.join(w for _, w in sorted(WITHHELD_INPUT.items()) if w in withheld) or 'nothing'}"
-            f", and with {cast}) misses a holdout film by "
-            f"{gl['mae']:.2f} stars on average (RMSE {gl['rmse']:.4f}, Spearman {gl['spearman']:.2f}), against "
-            f"{full['mae']:.2f} (RMSE {full['rmse']:.4f}) with everything: waiting for the cut and the campaign takes "
-            f"{gl['mae'] - full['mae']:.2f} stars off the typical miss. In RMSE, greenlight minus full: "
-            f"{paired(row.get('minus_full'), level)}. Both rows use the mean of the learners' fold models.", ""]
+    learners = ", ".join(f"`{n}`" for n in row["learners"])
+    out += [f"**A model fitted on greenlight inputs only.** A lighter stack than the shipped one, of {learners} with "
+            "their tuned settings, refitted out of fold without "
+            f"{' or '.join(w for _, w in sorted(WITHHELD_INPUT.items()) if w in withheld) or 'nothing'} and with "
+            f"{cast}, against the same stack on every input (both the mean of the fold models). At greenlight it "
+            f"misses a holdout film by {gl['mae']:.2f} stars on average (RMSE {gl['rmse']:.4f}, Spearman "
+            f"{gl['spearman']:.2f}); with every input, {full['mae']:.2f} (RMSE {full['rmse']:.4f}, Spearman "
+            f"{full['spearman']:.2f}): waiting for the cut and the campaign takes {gl['mae'] - full['mae']:.2f} stars "
+            f"off the typical miss. In RMSE, greenlight minus every input: {paired(row['minus_full'], level)}.", ""]
     if within_noise(row["minus_full"]):
         out += ["The difference is within noise: at greenlight the model is as good as it gets.", ""]
     return out

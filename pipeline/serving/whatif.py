@@ -56,7 +56,7 @@ from pipeline.data.load import LINK_FILES, MovieData
 from pipeline.errors import InputError
 from pipeline.escape import markdown as md
 from pipeline.model.bundle import ModelBundle
-from pipeline.model.catalogue import NEWCOMERS
+from pipeline.model.catalogue import NEWCOMERS, title_key
 from pipeline.model.intervals import level_name
 
 KEEP = "keep"
@@ -341,6 +341,7 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
             **answer_row(base, None, bundle),
             "single_edits": [answer((r["edit"],), r) for _, r in shown.iterrows()],
             "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials,
+            "best_edits": [[e.field, e.value] for e in best[1]],
             "rules": casting_rules(cfg, casting.data_end) + [ratings_note]}
 
 
@@ -355,17 +356,20 @@ def casting_rules(cfg: WhatIfConfig, data_end: int) -> list[str]:
                "roles, not cameos)"] if cfg.actor_billing is not None else [])]
 
 
-def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int,
-             cache_dir: Path) -> dict[str, Any]:
+def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int, cache_dir: Path,
+             starts: list[dict[str, Any]] = ()) -> dict[str, Any]:
     """The highest-predicted movie a producer could make: a real recent story, cast with hireable people and a
-    studio of its kind (see the module text). Depends on the model alone, never on a data folder."""
-    import optuna
+    studio of its kind (see the module text). `starts`: what-if answers (their `name`, `year` and
+    `best_edits`) whose films, edited so, are searched on from as well (when recent and of an age rating
+    searched), so no edited film the report shows is predicted above the card unless the card's rules (a
+    recent story, hireable people, a cast of at most `cast_size`, a year not yet made) hold it down. Depends on
+    the model alone, never on a data folder."""
     catalogue, casting = bundle.catalogue, Casting(bundle, wcfg)
     movies = catalogue.movies
     told = (movies["tagline"].str.len() > 0) | (movies["description"].str.len() > 0)
-    recent = np.flatnonzero(told & (movies["year"] >= casting.data_end - wcfg.active_within_years)
-                            & movies["age_rating"].isin(cfg.age_ratings)
-                            & movies["minute"].between(cfg.runtime[0], cfg.runtime[1]))
+    eligible = (told & (movies["year"] >= casting.data_end - wcfg.active_within_years)
+                & movies["age_rating"].isin(cfg.age_ratings)).to_numpy()
+    recent = np.flatnonzero(eligible & movies["minute"].between(cfg.runtime[0], cfg.runtime[1]).to_numpy())
     if len(recent) == 0:
         raise InputError("params.yaml", f"no training movie since {casting.data_end - wcfg.active_within_years} "
                          f"has a tagline or description, an age rating in ultimate.age_ratings and a runtime in "
@@ -373,8 +377,24 @@ def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed:
     stories = catalogue.movie_data(recent, Path("<catalogue>"), credits=False)
     stories.movies["date"] = cfg.years[0]
     scored = clip_predictions(bundle.predict(stories, cache_dir), bundle)
-    story = int(recent[int(np.argmax(scored["predicted_rating"].to_numpy()))])
-    base = catalogue.movie_data(np.array([story]), Path("<catalogue>"))
+    cards = [_cast_story(bundle, casting, int(recent[int(np.argmax(scored["predicted_rating"].to_numpy()))]),
+                         cfg, wcfg, seed, cache_dir, None)]
+    keys = title_key(movies["name"], movies["year"]).to_numpy()
+    for start in starts:
+        rows = np.flatnonzero(keys == title_key(pd.Series([start["name"]]), pd.Series([start["year"]])).iloc[0])
+        if len(rows) and eligible[rows[0]]:       # its runtime is brought into ultimate.runtime by the search
+            cards.append(_cast_story(bundle, casting, int(rows[0]), cfg, wcfg, seed, cache_dir, start["best_edits"]))
+    card = max(cards, key=lambda c: c["predicted_rating"])
+    return card | {"stories": len(recent), "trials": cfg.trials}
+
+
+def _cast_story(bundle: ModelBundle, casting: Casting, story: int, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int,
+                cache_dir: Path, edits: list[list[Any]] | None) -> dict[str, Any]:
+    """The story cast, dated and cut by Optuna (`edits` None) or from the story's own film with the what-if's
+    `edits` (field, value) applied, then coordinate ascent; its card."""
+    import optuna
+    movies = bundle.catalogue.movies
+    base = bundle.catalogue.movie_data(np.array([story]), Path("<catalogue>"))
     age_rating = str(movies["age_rating"].iloc[story])
     pools = casting.pools(cfg.years[1], age_rating)
     minute, span = int(movies["minute"].iloc[story]), max(abs(s) for s in wcfg.runtime_steps)
@@ -394,26 +414,70 @@ def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed:
                 Edit("runtime", p["runtime"]), Edit("year", p["year"]))
 
     variants = Variants(bundle, base, cache_dir, wcfg.batch)
+    if edits is None:
+        params, best = _optuna_cast(space, edits_of, partial(variants.predict, story), cfg.trials, wcfg.rounds, seed)
+    else:
+        params = _film_as_cast(base, story, space, pools, dict(map(tuple, edits)), cfg)
+        best = (-np.inf, (), None)
+    sweeps = max(cfg.sweeps, 1) if edits is not None else cfg.sweeps      # a start is always climbed from
+    best = _ascend(best, params, space, edits_of, partial(variants.predict, story), sweeps)
+    chosen, row = {e.field: e.value for e in best[1]}, best[2]
+    film = movies.iloc[story]
+    return {"title": film["name"], "story_from": f"{film['name']} ({int(film['year'])})",
+            "from_whatif": edits is not None,
+            "tagline": film["tagline"], "description": film["description"], "age_rating": age_rating,
+            "director": chosen.get("director"), "studio": chosen.get("studio"), "cast": list(chosen["cast"]),
+            "runtime": int(chosen["runtime"]), "year": int(chosen["year"]),
+            "support": casting.note(best[1]), "rules": casting_rules(wcfg, casting.data_end),
+            **answer_row(row, None, bundle)}
+
+
+def _optuna_cast(space: dict[str, Any], edits_of: Callable, predict: Callable, trials: int, rounds: int,
+                 seed: int) -> tuple[dict[str, Any], tuple]:
+    """Optuna's seeded TPE over every choice at once, asked and predicted in `rounds` batches: its best
+    parameters and (prediction, edits, row)."""
+    import optuna
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     best: tuple[float, tuple[Edit, ...], pd.Series | None] = (-np.inf, (), None)
-    per_round = -(-cfg.trials // wcfg.rounds)
-    for start in range(0, cfg.trials, per_round):
-        trials = [study.ask(space) for _ in range(min(per_round, cfg.trials - start))]
-        combos = [edits_of(t.params) for t in trials]
-        for trial, combo, (_, row) in zip(trials, combos, variants.predict(story, combos).iterrows()):
+    per_round = -(-trials // rounds)
+    for start in range(0, trials, per_round):
+        asked = [study.ask(space) for _ in range(min(per_round, trials - start))]
+        combos = [edits_of(t.params) for t in asked]
+        for trial, combo, (_, row) in zip(asked, combos, predict(combos).iterrows()):
             study.tell(trial, float(row["predicted_rating"]))
             if row["predicted_rating"] > best[0]:
                 best = (float(row["predicted_rating"]), combo, row)
-    best = _ascend(best, study.best_params, space, edits_of, partial(variants.predict, story), cfg.sweeps)
-    edits, row = {e.field: e.value for e in best[1]}, best[2]
-    film = movies.iloc[story]
-    return {"title": film["name"], "story_from": f"{film['name']} ({int(film['year'])})",
-            "tagline": film["tagline"], "description": film["description"], "age_rating": age_rating,
-            "director": edits.get("director"), "studio": edits.get("studio"), "cast": list(edits["cast"]),
-            "runtime": int(edits["runtime"]), "year": int(edits["year"]),
-            "support": casting.note(best[1]), "rules": casting_rules(wcfg, casting.data_end),
-            "stories": len(recent), "trials": cfg.trials, **answer_row(row, None, bundle)}
+    return study.best_params, best
+
+
+def _film_as_cast(base: MovieData, story: int, space: dict[str, Any], pools: dict[str, list[str]],
+                  edits: dict[str, Any], cfg: UltimateConfig) -> dict[str, Any]:
+    """The story's own film with a what-if's edits, as the search's parameters: its director, studio and
+    cast (in billing order) where they are offered (else the best offered), its runtime on the search's grid,
+    the first year searched."""
+    own = {kind: list(df.sort_values("billing")["name"]) for kind, df in base.credits.items()}
+    cast = own.get("actor", [])
+    if "lead_actor" in edits:
+        cast = [edits["lead_actor"]] + [a for a in cast[1:] if a != edits["lead_actor"]]
+    if "add_actor" in edits:
+        cast = [edits["add_actor"]] + [a for a in cast if a != edits["add_actor"]]
+    offered = [a for a in cast if a in pools["actor"]]
+    offered += [a for a in pools["actor"] if a not in offered]
+    size = min(max(len([a for a in cast if a in pools["actor"]]), cfg.cast_size[0]), cfg.cast_size[1])
+    runtime = space["runtime"]
+    minute = int(edits.get("runtime", base.movies["minute"].iloc[0]))
+    params: dict[str, Any] = {"cast_size": size, "year": cfg.years[0],
+                              "runtime": int(np.clip(runtime.low + runtime.step * round((minute - runtime.low)
+                                                                                         / runtime.step),
+                                                     runtime.low, runtime.high))}
+    for kind in ("director", "studio"):
+        if kind in space:
+            wanted = [edits[kind]] if kind in edits else own.get(kind, [])[:1]
+            params[kind] = next((n for n in wanted if n in pools[kind]), pools[kind][0])
+    if pools["actor"]:
+        params |= {f"actor_{k}": offered[(k - 1) % len(offered)] for k in range(1, cfg.cast_size[1] + 1)}
+    return params
 
 
 def _ascend(best: tuple[float, tuple[Edit, ...], pd.Series], params: dict[str, Any], space: dict[str, Any],
@@ -422,6 +486,9 @@ def _ascend(best: tuple[float, tuple[Edit, ...], pd.Series], params: dict[str, A
     """Coordinate ascent from the search's best `params`: each choice in turn set to every value its
     distribution offers (one batch), the best kept if it beats `best`; `sweeps` passes, fewer if one
     changes nothing. TPE samples every choice at once; this finishes what it started, one choice at a time."""
+    if best[2] is None:            # a start that was never predicted
+        row = predict([edits_of(params)]).iloc[0]
+        best = (float(row["predicted_rating"]), edits_of(params), row)
     for _ in range(sweeps):
         improved = False
         for key, distribution in space.items():
@@ -509,8 +576,12 @@ def ultimate_markdown(card: dict[str, Any]) -> str:
                                                                   else "")
         + f" (per learner, sd {card['learner_spread']:.2f}: "
         + ", ".join(f"{n} {v:.2f}" for n, v in card["learners"].items()) + ")." + _disagreement(card), "",
-        f"- Story of *{md(card['story_from'])}*, the best-rated of {card['stories']} recent theatrical training "
-        f"stories without credits: \"{md(card['tagline'])}\" {md(card['description'])}",
+        (f"- Story of *{md(card['story_from'])}*, whose edited film in the what-if answers it starts from and "
+         f"recasts (the search's own story, the best-rated of {card['stories']} recent theatrical training stories "
+         f"without credits, came lower): \"{md(card['tagline'])}\" {md(card['description'])}"
+         if card.get("from_whatif") else
+         f"- Story of *{md(card['story_from'])}*, the best-rated of {card['stories']} recent theatrical training "
+         f"stories without credits: \"{md(card['tagline'])}\" {md(card['description'])}"),
         f"- Year {card['year']}, {card['runtime']} minutes, rated {md(card['age_rating'])} (the story's own rating)",
         f"- Directed by {md(card['director'] or 'nobody who fits')}; studio {md(card['studio'] or 'none that fits')}",
         f"- Cast (billing order): {md(', '.join(card['cast']) or 'nobody who fits')}",

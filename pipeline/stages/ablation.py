@@ -44,9 +44,9 @@ def ablation(cfg: Config, prep: Prepared, data: Labelled, results: dict[str, OOF
     path = folders.art / "ablation" / "greenlight.json"
     key = units.key("greenlight", green.model_dump(mode="json"), cfg.model_inputs(),
                     {n: cfg.learners.params.get(n) for n in stacked}, cfg.stacking.model_dump(mode="json"),
-                    bag_holdout)
+                    [results[n].oof.to_numpy() for n in stacked])
     greenlight = units.reuse("ablation_greenlight", key,
-                             partial(greenlight_stack, cfg, prep, data, stacked, bag_holdout, path),
+                             partial(greenlight_stack, cfg, prep, data, results, stacked, path),
                              partial(read_json, path))
     metrics = metrics | {"ablation": rows, "greenlight": greenlight}
     write_json(folders.staged(folders.art / "metrics.json"), metrics)
@@ -58,31 +58,41 @@ def ablated_stack(cfg: Config, data: Labelled, results: dict[str, OOFResult], la
     """One ablation row: the stack's scores with `drop` removed from the `kept` learners; written to `path`."""
     redone = {n: (results[n] if drop.isdisjoint(blocks_used(n, cfg, data.train))
                   else run_oof(n, cfg, data.train, data.y, data.holdout, data.splits, drop)) for n in kept}
-    row = {"ablation": label} | _stack_row(cfg, data, redone, kept, full_holdout)
+    row = {"ablation": label} | _stack_row(cfg, data, redone, kept, full_holdout)[0]
     write_json(path, row)
     return row, [path]
 
 
-def greenlight_stack(cfg: Config, prep: Prepared, data: Labelled, stacked: list[str], full_holdout: np.ndarray,
+def greenlight_stack(cfg: Config, prep: Prepared, data: Labelled, results: dict[str, OOFResult], stacked: list[str],
                      path: Path) -> tuple[dict, list[Path]]:
-    """The stack with every stacked learner refitted out of fold on the films as they stand at greenlight."""
+    """The stack of `ablation.greenlight.learners` (null: every stacked learner) refitted out of fold on the
+    films as they stand at greenlight, against the same learners' stack on every input (their out-of-fold
+    columns of the learners stage: no refit)."""
     green = cfg.ablation.greenlight
     early = split_frames(at_greenlight(prep, cfg, green.withheld, green.leads), prep.data, data.splits)
-    kept = [n for n in stacked if available(n, cfg, early.train)]
+    kept = [n for n in (green.learners or stacked) if n in stacked and available(n, cfg, early.train)]
+    if not kept:
+        row = {"ablation": GREENLIGHT, "skipped": "none of ablation.greenlight.learners is stacked in this run"}
+        write_json(path, row)
+        return row, [path]
+    full, full_holdout = _stack_row(cfg, data, results, kept, None)
     redone = {n: run_oof(n, cfg, early.train, early.y, early.holdout, early.splits) for n in kept}
-    row = {"ablation": GREENLIGHT, "withheld": list(green.withheld), "leads": green.leads} | _stack_row(
-        cfg, early, redone, kept, full_holdout)
+    row = {"ablation": GREENLIGHT, "withheld": list(green.withheld), "leads": green.leads,
+           "full": full} | _stack_row(cfg, early, redone, kept, full_holdout)[0]
     write_json(path, row)
     return row, [path]
 
 
 def _stack_row(cfg: Config, data: Labelled, results: dict[str, OOFResult], kept: list[str],
-               full_holdout: np.ndarray) -> dict[str, Any]:
-    """The stack over `results`: its learners, CV and holdout scores, and its holdout RMSE minus the full
-    stack's (both the fold models' mean), with a paired bootstrap interval over holdout films."""
+               full_holdout: np.ndarray | None) -> tuple[dict[str, Any], np.ndarray]:
+    """The stack over `results`: its learners, CV and holdout scores and (given the full stack's holdout
+    predictions, the fold models' mean as here) its holdout RMSE minus the full stack's, with a paired
+    bootstrap interval over holdout films; and its holdout predictions."""
     train, holdout = stack_inputs(data, results, kept, cfg.stacking.raw_features)
     _, cv, hold = fit_stack(cfg.stacking, kept, train, holdout, data.y, data.splits, cfg.seed)
     hold = np.clip(hold, *cfg.data.rating_range)
     e = cfg.evaluation
-    return {"learners": kept, "cv": cv_scores(data.y, cv, data.splits.fold), "holdout": scores(data.y_holdout, hold),
-            "minus_full": paired_difference(data.y_holdout, hold, full_holdout, e.bootstrap, e.ci, cfg.seed)}
+    row = {"learners": kept, "cv": cv_scores(data.y, cv, data.splits.fold), "holdout": scores(data.y_holdout, hold)}
+    if full_holdout is not None:
+        row["minus_full"] = paired_difference(data.y_holdout, hold, full_holdout, e.bootstrap, e.ci, cfg.seed)
+    return row, hold

@@ -1,5 +1,5 @@
 """explain: the shipped model's importances, the per-film contributions of every input group to the whole
-stack's prediction (every rated film), a glossary of the columns its learners read, SHAP values of its
+stack's prediction (the latest `report.driver_rows` rated films), a glossary of the columns its learners read, SHAP values of its
 tabular learner, the map of the descriptions and how it reads the years after its data: the files the
 report draws; one reusable unit."""
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pipeline.data.load import MovieData
 from pipeline.features.textmap import umap_map
 from pipeline.io import write_json, write_table
 from pipeline.model.bundle import ModelBundle
-from pipeline.model.groups import column_gloss, feature_group
 from pipeline.model.explain import shap_table
+from pipeline.model.groups import column_gloss, feature_group
 from pipeline.runner import Folders, Units
 
 
@@ -34,8 +34,9 @@ def explain_model(bundle: ModelBundle, raw: MovieData, labelled: np.ndarray, cfg
     later = int(raw.movies.loc[labelled, "date"].max()) + np.arange(1, 3)
     written = [art / "explain" / "after_the_data.json"]
     write_json(written[0], {"years": later.tolist(), "text": bundle.after_the_data(later, art / "cache")})
+    latest = raw.movies.loc[labelled, "date"].sort_values(kind="stable").index[-cfg.report.driver_rows:]
     written.append(art / "explain" / "contributions.parquet")
-    write_table(written[-1], bundle.contributions(raw.subset(labelled), art / "cache"))
+    write_table(written[-1], bundle.contributions(raw.subset(latest.to_numpy()), art / "cache"))
     written.append(art / "explain" / "glossary.csv")
     write_table(written[-1], glossary(bundle))
     for name, learner in bundle.learners.items():

@@ -22,10 +22,10 @@ def answer_whatifs(cfg: Config, raw: MovieData, model_dir: Path, model_key: str,
     def answer() -> tuple[None, list[Path]]:
         bundle = ModelBundle.load(model_dir, sign_key)
         movies = [m for m in cfg.whatif.movies if m in raw.movies.index]
-        answers = {
-            "movies": [whatif(bundle, raw, m, cfg.whatif, cfg.seed, folders.cache) for m in track(movies, "what-if")],
-            "missing": [m for m in cfg.whatif.movies if m not in raw.movies.index],
-            "ultimate": ultimate(bundle, cfg.ultimate, cfg.whatif, cfg.seed, folders.cache)}
+        answered = [whatif(bundle, raw, m, cfg.whatif, cfg.seed, folders.cache) for m in track(movies, "what-if")]
+        # the ultimate movie also searches on from the edited films shown: none of them may rate above it
+        answers = {"movies": answered, "missing": [m for m in cfg.whatif.movies if m not in raw.movies.index],
+                   "ultimate": ultimate(bundle, cfg.ultimate, cfg.whatif, cfg.seed, folders.cache, answered)}
         write_json(path, answers)
         # the answers as the CLI prints them, for the report to include as they are
         write_text(text, "\n".join([*(whatif_markdown(a) for a in answers["movies"]),
