@@ -68,8 +68,8 @@ def _one_learner(art: Path, figs: Figures, top: int) -> list[str]:
         imp = pd.read_csv(shipped[0]).head(top)
         fig, ax = plt.subplots(figsize=(8, 0.3 * len(imp) + 1))
         ax.barh(imp["feature"][::-1], imp["importance"][::-1], color=BLUE)
-        ax.set(xlabel="how much the prediction moves when the column changes (CatBoost's PredictionValuesChange, "
-                      "% of the total)", title="CatBoost learner: its own importances")
+        ax.set(xlabel="CatBoost's PredictionValuesChange: % of the prediction's moves due to the column",
+               title="CatBoost learner: its own importances")
         legend = [text for marker, text in COLUMN_LEGEND if imp["feature"].str.contains(marker, regex=False).any()]
         out += [("; ".join(legend) + ".") if legend else "", "",
                 figs.save(fig, "importance_catboost", "CatBoost feature importance"), ""]

@@ -76,10 +76,15 @@ def _by_group(labelled: pd.DataFrame, column: str, order: list | None = None) ->
     shrunk toward the overall mean by HEADLINE_FILMS pseudo-films (small groups' means are noisy)."""
     g = labelled.groupby(column, observed=True)["rating"].agg(["size", "mean", "std"])
     g = g.reindex([o for o in order if o in g.index]) if order else g.sort_values("size", ascending=False)
-    shrunk = (g["size"] * g["mean"] + HEADLINE_FILMS * labelled["rating"].mean()) / (g["size"] + HEADLINE_FILMS)
+    shrunk = _shrunk(g["size"], g["mean"], labelled["rating"].mean())
     return pd.DataFrame({column.replace("_", " "): g.index.astype(str), "movies": g["size"].map("{:,}".format),
                          "mean rating": g["mean"].map("{:.2f}".format), "shrunken mean": shrunk.map("{:.2f}".format),
                          "sd": g["std"].map("{:.2f}".format)})
+
+
+def _shrunk(size: pd.Series, mean: pd.Series, overall: float) -> pd.Series:
+    """Group means pulled toward the overall mean as if each group had HEADLINE_FILMS more average films."""
+    return (size * mean + HEADLINE_FILMS * overall) / (size + HEADLINE_FILMS)
 
 
 def _spread_sentence(table: pd.DataFrame, what: str) -> str:
@@ -100,8 +105,10 @@ def _top_names(labelled: pd.DataFrame, kind: str, top: int = 10) -> tuple[pd.Dat
     counts = counts[counts["size"] >= MIN_FILMS]
     busiest = counts.sort_values("size", ascending=False).head(top)
     best = counts[counts["size"] >= HEADLINE_FILMS].sort_values("mean", ascending=False).head(3)
+    shrunk = _shrunk(busiest["size"], busiest["mean"], labelled["rating"].mean())
     table = pd.DataFrame({kind: busiest.index, "movies": busiest["size"].to_numpy(),
-                          "mean rating": busiest["mean"].map("{:.2f}".format).to_numpy()})
+                          "mean rating": busiest["mean"].map("{:.2f}".format).to_numpy(),
+                          "shrunken mean": shrunk.map("{:.2f}".format).to_numpy()})
     sentence = (f"Of the {len(counts):,} {kind}s first-listed on {MIN_FILMS}+ rated movies, the best rated of those "
                 f"with {HEADLINE_FILMS}+ are " + (", ".join(f"{md(n)} ({r['mean']:.2f}, {r['size']:.0f} movies)"
                                                             for n, r in best.iterrows()) or "none") + ".")

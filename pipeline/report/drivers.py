@@ -54,7 +54,7 @@ def drivers_section(art: Path, ds: pd.DataFrame, figs: Figures, seed: int) -> li
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(groups) + 1.2))
     ax.barh([plot_text(GROUP_WORDS[groups[i]]) for i in order], mean[order],
             xerr=np.vstack([mean[order] - low[order], high[order] - mean[order]]), color=BLUE)
-    ax.set(xlabel="average size of its push on a film's predicted rating (stars), 95% bootstrap interval",
+    ax.set(xlabel="average push on a prediction, either way (stars), 95% bootstrap interval",
            title="What moves the shipped model's predictions")
     up, down = (parts[groups] > 0.1).mean(), (parts[groups] < -0.1).mean()
     table = pd.DataFrame({"input group": [GROUP_WORDS[g] for g in groups],

@@ -15,7 +15,7 @@ from pipeline.artifacts import REFERENCE, STACK
 from pipeline.report.common import BLUE, RED, Figures, within_noise
 
 # ablation rows a reader recognises as kinds of information, in plain words
-MODALITY_WORDS = {"without tabular": "the facts and credits (year, runtime, age rating, cast, director, studio)",
+MODALITY_WORDS = {"without tabular": "the facts and credits (year, runtime, age rating, people, studio)",
                   "without text": "the tagline and description", "without image": "the poster"}
 TOP_SHARE = 0.2          # "the top fifth"
 DECILES = 10
@@ -70,48 +70,41 @@ def front_page(held: pd.DataFrame, metrics: dict, figs: Figures) -> list[str]:
     spread = float(np.quantile(y, 0.9) - np.quantile(y, 0.1))
     mean_guess = metrics["holdout"]["baseline_mean"]["mae"]
     out = ["## The answer, in plain words", "",
-           f"Can a model predict a film's rating before it is made? Tested on the {len(held):,} films released "
-           f"{first}-{last}, which the model did not see: it learnt from the {split['n_train']:,} films before "
-           f"{split['cutoff_year']}, as a film not yet made meets a model fitted on the films before it. Ratings "
-           "are stars, 0.5 to 5. The model the tool ships is then refitted on every rated film before it answers "
-           "for new ones.", "",
-           f"- **How far off.** A typical prediction misses the real rating by **{miss.mean():.2f} stars** (mean "
-           f"absolute error); half the films are within {np.median(miss):.2f} stars, four in five within "
-           f"{np.quantile(miss, 0.8):.2f}. Guessing every film at the average rating misses by {mean_guess:.2f}.",
-           f"- **Ranking.** Of the films the model puts in its top fifth, **{top:.0%}** really were among the top "
-           f"fifth of ratings ({top / TOP_SHARE:.1f} times a random pick's 20%); of its bottom fifth, {bottom:.0%} "
-           f"were in the bottom fifth. Rank correlation with the real ratings (Spearman): "
-           f"{metrics['holdout'][STACK]['spearman']:.2f}. The tenth of films it rates highest averaged "
-           f"{deciles['real'].iloc[-1]:.2f} stars, the tenth it rates lowest {deciles['real'].iloc[0]:.2f} (the "
-           "figure below)."]
+           f"Can a model predict a film's rating before it is made? Tested on the {len(held):,} films of "
+           f"{first}-{last}, which it never saw (it learnt from the {split['n_train']:,} earlier films, as a film not "
+           "yet made meets a model of the films before it). Ratings are 0.5 to 5 stars. The model the tool ships is "
+           "then refitted on every rated film.", "",
+           f"- **How far off.** A typical prediction misses by **{miss.mean():.2f} stars** (mean absolute error); "
+           f"four films in five are within {np.quantile(miss, 0.8):.2f}. Guessing the average rating misses by "
+           f"{mean_guess:.2f}.",
+           f"- **Ranking.** Of the films it puts in its top fifth, **{top:.0%}** really were in the top fifth "
+           f"({top / TOP_SHARE:.1f} times a random pick); of its bottom fifth, {bottom:.0%}. Rank correlation "
+           f"(Spearman): {metrics['holdout'][STACK]['spearman']:.2f}. The tenth it rates highest averaged "
+           f"{deciles['real'].iloc[-1]:.2f} stars, the tenth it rates lowest {deciles['real'].iloc[0]:.2f} (figure)."]
     out += _reference_line(metrics, float(miss.mean()))
     bands = metrics.get("intervals", {}).get("holdout", [])
     if bands:
         overall = next(b for b in bands if b["band"] == "all")
-        out.append(f"- **How sure.** Each prediction comes with a range that held the real rating for "
-                   f"{overall['coverage_80']:.0%} of these films (80% intended); it is typically "
-                   f"{overall['median_width_80']:.2f} stars wide, {overall['median_width_80'] / spread:.0%} of the "
-                   f"{spread:.2f}-star spread between a low (10th percentile) and a high (90th) real rating: the "
-                   "tool tells a likely hit from a likely miss, not a 3.6 from a 3.8.")
+        out.append(f"- **How sure.** Each prediction's 80% range held the real rating for "
+                   f"{overall['coverage_80']:.0%} of these films; it is typically {overall['median_width_80']:.2f} "
+                   f"stars wide, {overall['median_width_80'] / spread:.0%} of the spread between a low and a high real "
+                   "rating (10th to 90th percentile): it tells a likely hit from a likely miss, not a 3.6 from a 3.8.")
         newest = bands[-1]
         if newest["band"] != "all":
             direction = "too low" if newest["mean_error"] < 0 else "too high"
             years = newest["band"].replace("+", " and later")
-            out.append(f"- **The newest films.** For the {newest['movies']:,} films of {years}, predictions "
-                       f"were on average {abs(newest['mean_error']):.2f} stars {direction} (typical miss "
-                       f"{newest['rmse']:.2f} as root mean square, against {overall['rmse']:.2f} for all): ratings "
-                       "of the newest films moved away from the long-run trend the model continues. A film one or "
-                       "two years past the data meets the same, so read its prediction with that in mind (the "
-                       "project's backtest, in its experiments notes, measures it directly).")
+            out.append(f"- **The newest films.** The {newest['movies']:,} films of {years} were predicted "
+                       f"{abs(newest['mean_error']):.2f} stars {direction} on average (RMSE {newest['rmse']:.2f}, "
+                       f"against {overall['rmse']:.2f} for all): their ratings left the long-run trend the model "
+                       "continues. A film one or two years past the data meets the same.")
     out += _modality_lines(metrics, float(miss.mean()))
     out += _greenlight_line(metrics)
-    out += ["- **What-if answers** show the changes the model *associates* with a higher rating, among people and "
-            "studios who are active, suited to the film and (for actors) used to leading roles: not causes. A "
-            "change smaller than the disagreement between the model's learners is marked *within noise*; read those "
-            "as no change. Where the learners disagree strongly about a film, its answer says so.", "",
+    out += ["- **What-if answers** are what the model *associates* with a higher rating, not causes, among people "
+            "and studios who are active, suited to the film and (for actors) lead films. A change within the "
+            "learners' disagreement is marked *within noise*, and strong disagreement about a film is said.", "",
             _lift_figure(held, figs), "",
-            "Each comparison above is paired film by film, with a 95% interval; *within noise* means the interval "
-            "holds zero. RMSE (root mean square error) weighs large misses more than the average miss does.", ""]
+            "Comparisons are paired film by film, with a 95% interval (*within noise*: it holds zero). RMSE (root "
+            "mean square error) weighs large misses more than the typical miss does.", ""]
     return out
 
 
@@ -122,9 +115,9 @@ def _reference_line(metrics: dict, stack_mae: float) -> list[str]:
     ref = metrics["reference"]
     verdict = ("no better than it: the difference is within noise" if within_noise(d) else
                "better" if d["difference"] < 0 else "worse")
-    return [f"- **Against the simple way.** One untuned gradient-boosting model on the same inputs, the reference "
-            f"any analyst could build, misses by {ref['mae']:.2f} stars; this model by {stack_mae:.2f}, {verdict} "
-            f"(RMSE {d['difference']:+.4f}, 95% interval [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}])."]
+    return [f"- **Against the simple way.** One untuned gradient-boosting model on the same inputs, which any "
+            f"analyst could build, misses by {ref['mae']:.2f} stars; this model is {verdict} (RMSE "
+            f"{d['difference']:+.4f}, 95% interval [{d['ci_low']:+.4f}, {d['ci_high']:+.4f}])."]
 
 
 def _interval_words(d: dict | None) -> str:
@@ -137,11 +130,11 @@ def _interval_words(d: dict | None) -> str:
 def _modality_lines(metrics: dict, stack_mae: float) -> list[str]:
     rows = [r for r in metrics.get("ablation", []) if r["ablation"] in MODALITY_WORDS and "holdout" in r]
     full = metrics.get("shipped", {}).get("bag_holdout", {}).get("mae", stack_mae)
-    parts = [f"without {MODALITY_WORDS[r['ablation']]} it misses by {r['holdout']['mae']:.2f} stars "
-             f"({r['holdout']['mae'] - full:+.2f}{_interval_words(r.get('minus_full'))})" for r in rows]
+    parts = [f"without {MODALITY_WORDS[r['ablation']]}, the typical miss grows by {r['holdout']['mae'] - full:.2f} "
+             f"stars ({_interval_words(r.get('minus_full')).removeprefix('; ')})" for r in rows]
     skipped = [m for m, status in metrics.get("modalities", {}).items() if status.startswith("skipped")]
-    words = {"image": "Posters were not available in this data, so the poster part of the model was not used",
-             "text": "Taglines and descriptions were not available, so the text part was not used"}
+    words = {"image": "Posters were not available in this data: that part of the model was not used",
+             "text": "Taglines and descriptions were not available: that part of the model was not used"}
     said = "; ".join(parts)
     line = "- **What each kind of information adds.** " + (said[:1].upper() + said[1:] + ". " if parts else "")
     line += ". ".join(words.get(m, f"The {m} part was not used") for m in skipped) + ("." if skipped else "")
@@ -152,10 +145,9 @@ def _greenlight_line(metrics: dict) -> list[str]:
     row = metrics.get("greenlight")
     if not row or "skipped" in row:
         return []
-    withheld = " and ".join({"runtime": "the runtime (known at the final cut)", "tagline": "the tagline",
+    withheld = ", ".join({"runtime": "the runtime (known at the final cut)", "tagline": "the tagline",
                              "poster": "the poster", "age_rating": "the age rating"}[w] for w in row["withheld"])
-    cast = f", and with only its {row['leads']} lead actors" if row.get("leads") else ""
-    return [f"- **At greenlight.** Before the film is made, without {withheld or 'nothing'}{cast}, a lighter "
-            f"version of the model misses by {row['holdout']['mae']:.2f} stars against "
-            f"{row['full']['holdout']['mae']:.2f} for the same version with everything"
-            f"{_interval_words(row.get('minus_full'))}: section 6 lists what is known when."]
+    cast = f" and with only its {row['leads']} lead actors" if row.get("leads") else ""
+    return [f"- **At greenlight,** without {withheld or 'nothing'}{cast}, a lighter version of the model misses "
+            f"by {row['holdout']['mae']:.2f} stars against {row['full']['holdout']['mae']:.2f} with everything"
+            f"{_interval_words(row.get('minus_full'))} (section 6)."]

@@ -71,10 +71,12 @@ def models_section(metrics: dict, figs: Figures) -> list[str]:
     fig, ax = plt.subplots(figsize=(8, 0.4 * len(shown) + 1.2))
     rmse = np.array([h[n]["rmse"] for n in shown])
     err = np.array([[h[n]["rmse"] - h[n]["rmse_ci_low"], h[n]["rmse_ci_high"] - h[n]["rmse"]] for n in shown]).T
-    ax.barh(shown, rmse, xerr=err, color=[RED if n == STACK else GREY if n == REFERENCE else BLUE for n in shown])
-    low, high = (rmse - err[0]).min(), (rmse + err[1]).max()
-    ax.set_xlim(low - 0.1 * (high - low), high + 0.05 * (high - low))    # the differences that matter, not 0
-    ax.set(xlabel="holdout RMSE in stars (lower is better), 95% bootstrap interval; axis does not start at 0",
+    for y, name in enumerate(shown):          # points, not bars: the axis zooms on the differences that matter
+        ax.errorbar(rmse[y], y, xerr=err[:, [y]], fmt="o", capsize=3,
+                    color=RED if name == STACK else GREY if name == REFERENCE else BLUE)
+    ax.set_yticks(range(len(shown)), shown)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set(xlabel="holdout RMSE in stars (lower is better), 95% bootstrap interval",
            title="Learners on the later films")
     out += [figs.save(fig, "modality_comparison", "holdout RMSE per learner"), "",
             f"Predicting every film at the training mean scores {metrics['holdout']['baseline_mean']['rmse']:.4f}, a "
