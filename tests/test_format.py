@@ -42,6 +42,11 @@ def test_every_format_since_the_oldest_read_has_its_fixture_and_its_migration() 
 def test_a_migrated_folder_gets_the_old_behaviour_and_a_new_one_records_its_writer(tiny_run: Path) -> None:
     old = Model.load(FIXTURES / "format_3" / "model")
     assert old.bundle.cfg.whatif.actor_billing is None          # format 3 offered any actor, whatever the billing
+    four = Model.load(FIXTURES / "format_4" / "model").bundle  # format 4: no ascent, no disagreement note, and
+    assert four.cfg.ultimate.sweeps == 0 and four.cfg.whatif.strong_disagreement is None
+    assert four.reference["year"] != int(four.reference["year"])  # its reasons' baseline, the mean year, kept
+    five = Model.load(FIXTURES / "format_5" / "model").bundle
+    assert five.reference["year"] == five.catalogue.movies["year"].max()     # from format 5: the last year
     manifest = json.loads((tiny_run / "artifacts" / "model" / "manifest.json").read_text())
     assert manifest["format"] == model_format.FORMAT and manifest["writer"] == model_format.writer()
     assert Model.load(tiny_run).bundle.cfg.whatif.actor_billing == 3
