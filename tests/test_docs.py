@@ -34,7 +34,8 @@ def test_every_params_key_has_a_row_in_the_reference() -> None:
     keys = [name for name, value in params.items() if not isinstance(value, dict) or name == "profiles"]
     keys += [f"{name}.{key}" for name, value in params.items() if isinstance(value, dict) and name != "profiles"
              for key in value]
-    missing = [key for key in keys if f"| `{key}` |" not in reference]
+    # a nested section (ablation.greenlight) is described by its own keys' rows
+    missing = [key for key in keys if f"| `{key}` |" not in reference and f"| `{key}." not in reference]
     assert not missing, f"params.yaml keys docs/params.md does not describe: {missing}"
 
 

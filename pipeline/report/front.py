@@ -93,10 +93,13 @@ def front_page(held: pd.DataFrame, metrics: dict, figs: Figures) -> list[str]:
         if newest["band"] != "all":
             direction = "too low" if newest["mean_error"] < 0 else "too high"
             years = newest["band"].replace("+", " and later")
+            ref = next((b for b in metrics.get("bands", {}).get(REFERENCE, []) if b["band"] == newest["band"]), None)
             out.append(f"- **The newest films.** The {newest['movies']:,} films of {years} were predicted "
                        f"{abs(newest['mean_error']):.2f} stars {direction} on average (RMSE {newest['rmse']:.2f}, "
                        f"against {overall['rmse']:.2f} for all): their ratings left the long-run trend the model "
-                       "continues. A film one or two years past the data meets the same.")
+                       "continues" + (f", which the simple reference does not (RMSE {ref['rmse']:.2f} on them, mean "
+                                      f"error {ref['mean_error']:+.2f})" if ref else "")
+                       + ". A film one or two years past the data meets the same.")
     out += _modality_lines(metrics, float(miss.mean()))
     out += _greenlight_line(metrics)
     out += ["- **What-if answers** are what the model *associates* with a higher rating, not causes, among people "
