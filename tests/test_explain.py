@@ -91,7 +91,7 @@ def test_the_description_map_is_reproducible_and_covers_its_sample() -> None:
     vectors, ratings = rng.normal(size=(120, 16)), rng.uniform(0, 5, 120)
     texts = [f"story {i % 7} of {['sea', 'war', 'love'][i % 3]}" for i in range(120)]
     cfg = ReportConfig(shap_rows=10, umap_rows=80, umap_neighbors=15, umap_min_dist=0.1, umap_clusters=4,
-                       top_features=10)
+                       top_features=10, driver_rows=100, tuning_plot_trials=10)
     one, two = (umap_map(vectors, ratings, np.arange(120), texts, cfg, seed=3) for _ in range(2))
     pd.testing.assert_frame_equal(one, two)
     assert len(one) == 80 and one["movie_id"].is_unique and one["cluster"].nunique() == 4

@@ -70,5 +70,5 @@ def test_a_format_this_version_cannot_read_is_refused_in_one_line(found, writer,
     assert main(["predict", "--model", str(folder / "model"), "--data-dir", str(folder / "new_movies"),
                  "--out", str(tmp_path / "p.csv")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and says in err and "reads formats 3-4" in err
+    assert "\n" not in err and says in err and f"reads formats {model_format.OLDEST}-{model_format.FORMAT}" in err
     assert ("pip install -U" in err) == (found == 99) and not (tmp_path / "p.csv").exists()
