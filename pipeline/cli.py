@@ -128,6 +128,13 @@ def _whatif(args: argparse.Namespace) -> None:
           f"{time.perf_counter() - start:.1f} s; these are the model's associations, not causal effects)")
 
 
+def _serve(args: argparse.Namespace) -> None:
+    import os
+
+    from pipeline.serve import serve
+    serve(str(args.model), args.host, args.port, args.token or os.environ.get("MOVIE_RATING_TOKEN"))
+
+
 def _ultimate(args: argparse.Namespace) -> None:
     from pipeline.api import Model
     from pipeline.io import output_file, write_text
@@ -249,6 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_arguments(ult, data=False)
     ult.add_argument("--out", type=Path, default=None, help="also write the movie card (markdown) here")
     ult.set_defaults(func=_ultimate)
+    srv = sub.add_parser("serve", help="answer predict, explain, what-if and more over HTTP (JSON), loading the "
+                         "model once")
+    add_model_arguments(srv, data=False)
+    srv.add_argument("--host", default="127.0.0.1", help="interface to bind (default: loopback only)")
+    srv.add_argument("--port", type=int, default=8000)
+    srv.add_argument("--token", default=None, help="required of every client (beyond loopback it must be set; "
+                     "default: MOVIE_RATING_TOKEN)")
+    srv.set_defaults(func=_serve)
     rep = sub.add_parser("report", help="re-render the report from existing artifacts")
     rep.add_argument("--out-dir", type=Path, default=Path("."), help="the run's out-dir (default: here)")
     rep.set_defaults(func=_report)

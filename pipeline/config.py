@@ -294,6 +294,11 @@ class PredictConfig(Section):
         ge=1, description="Movies per chunk in `predict`: bounds memory; predictions do not depend on it.")
 
 
+class ServeConfig(Section):
+    max_body_bytes: int = Field(ge=1024, description="A request body larger than this is refused (HTTP 413).")
+    max_batch: int = Field(ge=1, description="Films in one predict request, at most (more: HTTP 422).")
+
+
 class ReportConfig(Section):
     shap_rows: int = Field(ge=10, description="Movies explained in the SHAP beeswarm.")
     umap_rows: int = Field(ge=10, description="Movies on the UMAP description map.")
@@ -347,6 +352,7 @@ class Config(Section):
     intervals: IntervalConfig = Field(
         description="Prediction intervals: normalised split conformal on out-of-fold residuals.")
     predict: PredictConfig = Field(description="The `predict` command.")
+    serve: ServeConfig = Field(description="`movie-rating serve`: the model over HTTP (pipeline/serve.py).")
     report: ReportConfig = Field(description="Figures of the report.")
     tracking: TrackingConfig = Field(
         description="Optional: log each finished run to MLflow (`pip install -e .[mlflow]`).")

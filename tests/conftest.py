@@ -82,3 +82,31 @@ def tiny_run(demo_dir: Path, tiny_params: Path, tmp_path_factory: pytest.TempPat
     assert main(["run", "--params", str(tiny_params), "--profile", "tiny", "--data-dir", str(demo_dir),
                  "--out-dir", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def minilm_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """600 demo movies whose text vectors are all-MiniLM-L6-v2's (as the case's are: new films get theirs
+    computed) and no poster vectors, fitted with the tiny budget (no tuning, no ablation); (data folder, out-dir)."""
+    import numpy as np
+    import pandas as pd
+    import yaml
+
+    from pipeline.cli import main
+    from pipeline.config import deep_merge
+    from pipeline.features.embeddings import sentence_vectors
+    root = tmp_path_factory.mktemp("minilm")
+    data = root / "data"
+    generate_demo(data, n_movies=600, seed=1)
+    (data / "poster_embeddings.npy").unlink()
+    movies = pd.read_csv(data / "movies.csv", dtype=str, keep_default_na=False)
+    for field in ("tagline", "description"):
+        np.save(data / f"{field}_embeddings.npy", sentence_vectors(movies[field], None, None))
+    raw = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
+    raw["profiles"]["quick"] = deep_merge(TINY, {"tuning": {"enabled": False}, "ablation": {"enabled": False}})
+    params = root / "params.yaml"
+    params.write_text(yaml.safe_dump(raw))
+    out = root / "run"
+    assert main(["run", "--params", str(params), "--profile", "quick", "--data-dir", str(data),
+                 "--out-dir", str(out)]) == 0
+    return data, out

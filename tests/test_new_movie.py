@@ -9,41 +9,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from pipeline.api import Model
 from pipeline.cli import main
-from pipeline.config import PROJECT_ROOT, deep_merge
+from pipeline.config import PROJECT_ROOT
 from pipeline.errors import InputError
 from pipeline.features.embeddings import sentence_vectors
 from pipeline.model.catalogue import NEWCOMERS
-from pipeline.synthetic.demo import generate_demo
-from tests.conftest import TINY
 
 NEW_MOVIE = {"movie_id": [0], "name": ["Paper Moons"], "date": [2026], "minute": [104],
              "tagline": ["Every secret has a price."], "theatrical_release_age_rating": ["PG-13"],
              "description": ["A journalist returns to the island where her father vanished and finds his diaries."]}
-
-
-@pytest.fixture(scope="module")
-def minilm_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """600 demo movies whose text vectors are all-MiniLM-L6-v2's and no poster vectors, fitted with the tiny
-    budget (no tuning, no ablation); (data folder, out-dir)."""
-    root = tmp_path_factory.mktemp("minilm")
-    data = root / "data"
-    generate_demo(data, n_movies=600, seed=1)
-    (data / "poster_embeddings.npy").unlink()
-    movies = pd.read_csv(data / "movies.csv", dtype=str, keep_default_na=False)
-    for field in ("tagline", "description"):
-        np.save(data / f"{field}_embeddings.npy", sentence_vectors(movies[field], None, None))
-    raw = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
-    raw["profiles"]["quick"] = deep_merge(TINY, {"tuning": {"enabled": False}, "ablation": {"enabled": False}})
-    params = root / "params.yaml"
-    params.write_text(yaml.safe_dump(raw))
-    out = root / "run"
-    assert main(["run", "--params", str(params), "--profile", "quick", "--data-dir", str(data),
-                 "--out-dir", str(out)]) == 0
-    return data, out
 
 
 def _four_csvs(folder: Path, data: Path) -> Path:

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.errors import InputError
 
-FORMAT = 5          # what this code writes
+FORMAT = 6          # what this code writes
 OLDEST = 3          # the oldest format it reads
 PACKAGE = "movie-rating-pipeline"
 
@@ -27,7 +27,7 @@ PACKAGE = "movie-rating-pipeline"
 # training movies (credits, careers, stories); 4 `whatif.actor_billing` and the writer's version; 5
 # `ablation.greenlight`, `ultimate.sweeps`, `whatif.strong_disagreement`, `report.tuning_plot_trials` and
 # `report.driver_rows`, and the reasons' baseline year (reference.json: the last training year, where earlier
-# formats hold the mean year; each folder keeps its own, so its reasons do not change).
+# formats hold the mean year; each folder keeps its own, so its reasons do not change); 6 `serve`.
 
 
 def _to_4(config: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +49,13 @@ def _to_5(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5}   # format N to N + 1
+def _to_6(config: dict[str, Any]) -> dict[str, Any]:
+    """Format 6 added `serve` (the HTTP server's limits); no folder was served before it: the defaults."""
+    config["serve"] = {"max_body_bytes": 1_000_000, "max_batch": 1000}
+    return config
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5, 5: _to_6}   # N to N + 1
 
 
 def writer() -> str:

@@ -1,0 +1,110 @@
+"""`movie-rating serve`: the Python API over HTTP answers as the Python API does, checks what it is sent as the
+files are checked, and never shows a traceback, a film's content in its log, or an answer without its token."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("httpx", reason="FastAPI's TestClient needs httpx (requirements-dev.txt)")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from pipeline.api import Model  # noqa: E402
+from pipeline.errors import InputError  # noqa: E402
+from pipeline.serve import Film, build_app, frames, serve  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model(minilm_run: tuple[Path, Path]) -> Model:
+    """A model whose text vectors are all-MiniLM-L6-v2's: a film sent without vectors gets them computed."""
+    return Model.load(minilm_run[1])
+
+
+def film(model: Model, title: str = "The Quiet Harbour", **changes) -> dict:
+    """A film two years after the model's data, cast with names the model knows (and one it does not)."""
+    known = model.bundle.catalogue.credits
+    names = {kind: known.loc[known["kind"] == kind, "name"].iloc[0] for kind in ("actor", "director", "studio")}
+    last = int(model.bundle.catalogue.movies["year"].max())
+    return {"title": title, "year": last + 2, "runtime": 112, "age_rating": "PG-13",
+            "cast": [names["actor"], "Newcomer Person"], "director": names["director"], "studio": names["studio"],
+            "tagline": "Some tides never turn.", "description": "A harbour town keeps a secret for forty years."
+            } | changes
+
+
+def test_predict_answers_as_the_python_api_does_one_film_or_a_batch(model: Model) -> None:
+    client = TestClient(build_app(model, model.bundle.cfg.serve))
+    films = [film(model, f"Film {i}", runtime=90 + 10 * i) for i in range(3)]
+    batch = client.post("/predict", json={"films": films}).json()["predictions"]
+    expected = model.predict(**frames([Film(**f) for f in films]))
+    np.testing.assert_allclose([p["predicted_rating"] for p in batch], expected["predicted_rating"], atol=1e-6)
+    for i, f in enumerate(films):          # one at a time: the same answers
+        one = client.post("/predict", json={"films": [f]}).json()["predictions"][0]
+        assert one["predicted_rating"] == pytest.approx(batch[i]["predicted_rating"], abs=1e-6)
+        assert one["lower_80"] <= one["predicted_rating"] <= one["upper_80"]
+    assert "Newcomer Person" in batch[0]["unknown_names"]
+    explained = client.post("/predict?explain=3", json={"films": films[:1]}).json()["predictions"][0]
+    assert explained["reason_1"] and explained["reason_3"]
+
+
+def test_explain_whatif_and_what_the_model_knows(model: Model) -> None:
+    client = TestClient(build_app(model, model.bundle.cfg.serve))
+    e = client.post("/explain", json=film(model)).json()
+    assert e["baseline"] + sum(r["contribution"] for r in e["reasons"]) == pytest.approx(
+        model.explain(**frames([Film(**film(model))])).unclipped, abs=1e-6)
+    w = client.post("/whatif", json=film(model)).json()
+    assert w["predicted_rating"] == pytest.approx(e["predicted_rating"], abs=1e-6) and w["single_edits"]
+    assert client.get("/ultimate").json()["cast"]
+    assert client.get("/leaderboard").json()["learners"][0]["learner"]
+    assert client.get("/importances").json()["importances"]
+    health = client.get("/health").json()
+    manifest = (model.folder / "manifest.json").read_bytes()
+    assert health["status"] == "ok" and health["model"]["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+    assert client.get("/openapi.json").json()["paths"].keys() >= {"/predict", "/explain", "/whatif", "/health"}
+
+
+def test_bad_input_is_a_422_naming_the_field_and_the_film(model: Model) -> None:
+    client = TestClient(build_app(model, model.bundle.cfg.serve))
+    films = [film(model), film(model, year="next year")]
+    reply = client.post("/predict", json={"films": films})
+    assert reply.status_code == 422
+    assert reply.json()["detail"][0]["field"] == "films.1.year"
+    reply = client.post("/predict", json={"films": [film(model, year=1200)]})      # checked as movies.csv is
+    assert reply.status_code == 422 and "date" in reply.json()["detail"] and "Traceback" not in reply.text
+    reply = client.post("/predict", json={"films": [film(model, path="/etc/passwd")]})   # no field names a file
+    assert reply.status_code == 422 and reply.json()["detail"][0]["field"] == "films.0.path"
+
+
+def test_limits_and_no_traceback(model: Model, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = model.bundle.cfg.serve.model_copy(update={"max_body_bytes": 2048, "max_batch": 2})
+    client = TestClient(build_app(model, cfg), raise_server_exceptions=False)
+    big = film(model, description="x" * 3000)
+    assert client.post("/predict", json={"films": [big]}).status_code == 413
+    reply = client.post("/predict", json={"films": [film(model, description="")] * 3})
+    assert reply.status_code == 422 and "serve.max_batch" in reply.text
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internals")
+    monkeypatch.setattr(model, "predict", broken)
+    reply = client.post("/predict", json={"films": [film(model, description="")]})
+    assert reply.status_code == 500 and "secret" not in reply.text and "Traceback" not in reply.text
+
+
+def test_a_token_guards_every_answer_and_is_needed_beyond_loopback(model: Model) -> None:
+    client = TestClient(build_app(model, model.bundle.cfg.serve, token="s3cret"))
+    assert client.get("/health").status_code == 401
+    assert client.get("/health", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/health", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    with pytest.raises(InputError, match="--token"):
+        serve(str(model.folder), "0.0.0.0", 8000, None)
+
+
+def test_each_request_is_one_log_line_without_the_film(model: Model, caplog: pytest.LogCaptureFixture) -> None:
+    client = TestClient(build_app(model, model.bundle.cfg.serve))
+    with caplog.at_level(logging.INFO, logger="pipeline.serve"):
+        client.post("/predict", json={"films": [film(model, "Top Secret Title")]})
+    lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.serve"]
+    assert len(lines) == 1 and lines[0].startswith("POST /predict 200 ") and lines[0].endswith(" ms")
+    assert "Top Secret Title" not in caplog.text
