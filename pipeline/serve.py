@@ -1,5 +1,8 @@
 """`movie-rating serve`: the Python API (pipeline/api.py) over HTTP, for people and programs not at a terminal.
 
+A page at / (pipeline/page/index.html, one file: no build step, nothing from the internet) lets a person edit a
+film and watch its rating, bands, reasons and what-if edits move; names complete from the model's catalogue.
+
 One process loads (and checks, as `predict` does) the model once, then answers JSON: predict (one film or a
 batch), explain, what-if, the ultimate movie, the leaderboard, importances, and its health with the model's
 identity. A film is sent in the same data contract as the files, checked the same way: bad content is HTTP 422
@@ -15,6 +18,7 @@ import hmac
 import ipaddress
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -90,7 +94,7 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
     """The FastAPI application answering for `model` (loaded and checked by the caller)."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import HTMLResponse, JSONResponse
 
     app = FastAPI(title="movie-rating", description=__doc__.split("\n\n")[0], version=str(identity(model)["writer"]))
     ultimate_card: dict[str, Any] = {}
@@ -133,6 +137,24 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
             raise InputError("films", f"{len(films)} films in one request; at most {cfg.max_batch} "
                              "(serve.max_batch)")
         return model.movies(**frames(films))
+
+    page = (Path(__file__).parent / "page" / "index.html").read_text(encoding="utf-8")
+    known = {kind: np.sort(model.bundle.catalogue.credits.loc[model.bundle.catalogue.credits["kind"] == kind, "name"]
+                           .drop_duplicates().to_numpy().astype(str)) for kind in ("actor", "director", "studio")}
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def index() -> str:
+        """The page for a person: one file shipped with the package, no script or style from elsewhere."""
+        return page
+
+    @app.get("/names")
+    def names(kind: str, prefix: str, limit: int = 10) -> dict[str, list[str]]:
+        """Names of `kind` (actor, director, studio) the model knows, starting with `prefix` (any case)."""
+        if kind not in known:
+            raise InputError("kind", f"'{kind}' is not one of {', '.join(known)}")
+        lowered = np.char.lower(known[kind])
+        hits = known[kind][np.char.startswith(lowered, prefix.lower())]
+        return {"names": hits[:max(1, min(limit, 50))].tolist()}
 
     @app.get("/health")
     def health() -> dict[str, Any]:

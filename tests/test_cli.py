@@ -105,7 +105,7 @@ def test_dvc_stage_reads_what_run_all_reads() -> None:
     params = yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text())
     assert stage["cmd"] == "python run_all.py"
     read = {section for s in STAGES for section in s.reads} | set(AROUND_STAGES)
-    assert set(stage["params"]) == read == set(Config.model_fields) - {"predict", "profiles"}
+    assert set(stage["params"]) == read == set(Config.model_fields) - {"predict", "serve", "profiles"}
     assert set(stage["params"]) <= set(params)
     assert [next(iter(m)) for m in stage["metrics"]] == ["artifacts/metrics.json"]
     assert params["data"]["dir"] in stage["deps"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -108,3 +109,15 @@ def test_each_request_is_one_log_line_without_the_film(model: Model, caplog: pyt
     lines = [r.getMessage() for r in caplog.records if r.name == "pipeline.serve"]
     assert len(lines) == 1 and lines[0].startswith("POST /predict 200 ") and lines[0].endswith(" ms")
     assert "Top Secret Title" not in caplog.text
+
+
+def test_the_page_ships_with_the_package_and_names_complete(model: Model) -> None:
+    client = TestClient(build_app(model, model.bundle.cfg.serve))
+    page = client.get("/")
+    assert page.status_code == 200 and "<form" in page.text
+    assert not re.search(r'(src|href)="(https?:)?//', page.text)      # nothing fetched from elsewhere
+    assert "innerHTML" not in page.text          # text from the model or the form is only set as textContent
+    name = film(model)["director"]
+    found = client.get("/names", params={"kind": "director", "prefix": name[:3].lower()}).json()["names"]
+    assert name in found or len(found) == 10
+    assert client.get("/names", params={"kind": "file", "prefix": "x"}).status_code == 422

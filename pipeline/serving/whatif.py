@@ -326,7 +326,8 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
                 best = (float(row["predicted_rating"]), combo, row)
 
     def answer(combo: tuple[Edit, ...], row: pd.Series) -> dict[str, Any]:
-        return {"edits": [e.describe() for e in combo], "support": casting.note(combo)} | answer_row(row, base, bundle)
+        return ({"edits": [e.describe() for e in combo], "changes": [{"field": e.field, "value": e.value} for e in combo],
+                 "support": casting.note(combo)} | answer_row(row, base, bundle))
 
     # listed: the edits whose gain exceeds the learners' disagreement first, then those within it
     gain = singles["predicted_rating"] - base["predicted_rating"]
@@ -341,7 +342,6 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
             **answer_row(base, None, bundle),
             "single_edits": [answer((r["edit"],), r) for _, r in shown.iterrows()],
             "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials,
-            "best_edits": [[e.field, e.value] for e in best[1]],
             "rules": casting_rules(cfg, casting.data_end) + [ratings_note]}
 
 
@@ -359,8 +359,8 @@ def casting_rules(cfg: WhatIfConfig, data_end: int) -> list[str]:
 def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int, cache_dir: Path,
              starts: list[dict[str, Any]] = ()) -> dict[str, Any]:
     """The highest-predicted movie a producer could make: a real recent story, cast with hireable people and a
-    studio of its kind (see the module text). `starts`: what-if answers (their `name`, `year` and
-    `best_edits`) whose films, edited so, are searched on from as well (when recent and of an age rating
+    studio of its kind (see the module text). `starts`: what-if answers (their `name`, `year` and best
+    combination's `changes`) whose films, edited so, are searched on from as well (when recent and of an age rating
     searched), so no edited film the report shows is predicted above the card unless the card's rules (a
     recent story, hireable people, a cast of at most `cast_size`, a year not yet made) hold it down. Depends on
     the model alone, never on a data folder."""
@@ -383,13 +383,14 @@ def ultimate(bundle: ModelBundle, cfg: UltimateConfig, wcfg: WhatIfConfig, seed:
     for start in starts:
         rows = np.flatnonzero(keys == title_key(pd.Series([start["name"]]), pd.Series([start["year"]])).iloc[0])
         if len(rows) and eligible[rows[0]]:       # its runtime is brought into ultimate.runtime by the search
-            cards.append(_cast_story(bundle, casting, int(rows[0]), cfg, wcfg, seed, cache_dir, start["best_edits"]))
+            changes = [(c["field"], c["value"]) for c in start["best_combination"]["changes"]]
+            cards.append(_cast_story(bundle, casting, int(rows[0]), cfg, wcfg, seed, cache_dir, changes))
     card = max(cards, key=lambda c: c["predicted_rating"])
     return card | {"stories": len(recent), "trials": cfg.trials}
 
 
 def _cast_story(bundle: ModelBundle, casting: Casting, story: int, cfg: UltimateConfig, wcfg: WhatIfConfig, seed: int,
-                cache_dir: Path, edits: list[list[Any]] | None) -> dict[str, Any]:
+                cache_dir: Path, edits: list[tuple[str, Any]] | None) -> dict[str, Any]:
     """The story cast, dated and cut by Optuna (`edits` None) or from the story's own film with the what-if's
     `edits` (field, value) applied, then coordinate ascent; its card."""
     import optuna
@@ -417,7 +418,7 @@ def _cast_story(bundle: ModelBundle, casting: Casting, story: int, cfg: Ultimate
     if edits is None:
         params, best = _optuna_cast(space, edits_of, partial(variants.predict, story), cfg.trials, wcfg.rounds, seed)
     else:
-        params = _film_as_cast(base, story, space, pools, dict(map(tuple, edits)), cfg)
+        params = _film_as_cast(base, story, space, pools, dict(edits), cfg)
         best = (-np.inf, (), None)
     sweeps = max(cfg.sweeps, 1) if edits is not None else cfg.sweeps      # a start is always climbed from
     best = _ascend(best, params, space, edits_of, partial(variants.predict, story), sweeps)
