@@ -42,6 +42,7 @@ class Catalogue:
     vectors: dict[str, np.ndarray]  # "text" (the model's text sources side by side), "poster"; rows as movies
     text_dims: dict[str, int]       # the text sources in `vectors["text"]`, in order, and their widths
     _careers: dict = field(default_factory=dict, repr=False)
+    _spelled: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, raw: MovieData, cleaned: MovieData, rows: np.ndarray, vectors: dict[str, np.ndarray]) -> "Catalogue":
@@ -78,13 +79,17 @@ class Catalogue:
         return cls(movies, tables["credits"], vectors, dims)
 
     # --- "was it in the training data?" ---------------------------------------------------------------
+    @cached_property
+    def _title_ratings(self) -> dict[str, float]:
+        keys = title_key(self.movies["name"], self.movies["year"]).to_numpy(object)
+        ratings = self.movies["rating"].to_numpy(np.float64)
+        return {key: rating for key, rating in zip(keys[::-1], ratings[::-1])}   # the first movie of a key wins
+
     def known(self, names: pd.Series, years: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         """Per movie: whether a training movie has its title and year, and that movie's rating (NaN if not)."""
-        ratings = pd.Series(self.movies["rating"].to_numpy(np.float64),
-                            index=title_key(self.movies["name"], self.movies["year"]))
-        ratings = ratings[~ratings.index.duplicated()]
-        keys = title_key(names, years)
-        return keys.isin(ratings.index).to_numpy(), ratings.reindex(keys).to_numpy()
+        keys = title_key(names, years).to_numpy(object)
+        return (np.array([key in self._title_ratings for key in keys], dtype=bool),
+                np.array([self._title_ratings.get(key, np.nan) for key in keys], dtype=np.float64))
 
     # --- "does it know these people?" -----------------------------------------------------------------
     def unknown_names(self, data: MovieData) -> pd.Series:
@@ -95,11 +100,10 @@ class Catalogue:
         from rapidfuzz import fuzz, process, utils
         notes: dict[int, list[str]] = {}
         for kind, links in data.credits.items():
-            known = self.credits.loc[self.credits["kind"] == kind, "name"].drop_duplicates().to_numpy()
-            new = links[~links["name"].isin(known)].sort_values(["movie_id", "billing"], kind="stable")
+            known, spelled = self._names(kind)
+            new = links[np.array([name not in known for name in links["name"]], dtype=bool)].sort_values(["movie_id", "billing"], kind="stable")
             if new.empty:
                 continue
-            spelled = [utils.default_process(name) for name in known]       # lower case, letters and digits
             near = {}
             for name in new["name"].unique():
                 match = process.extractOne(utils.default_process(name), spelled, scorer=fuzz.ratio,
@@ -108,6 +112,16 @@ class Catalogue:
             for movie_id, name in zip(new["movie_id"], new["name"]):
                 notes.setdefault(int(movie_id), []).append(f"{name} ({near[name]})")
         return pd.Series({i: "; ".join(notes.get(int(i), [])) for i in data.movies.index}, dtype=object)
+
+    def _names(self, kind: str) -> tuple[pd.Index, list[str]]:
+        """The training names of `kind` (an index: membership by hash) and each spelled as rapidfuzz compares
+        them (lower case, letters and digits); built once per loaded model, as a server asks many times."""
+        if kind not in self._spelled:
+            from rapidfuzz import utils
+            known = pd.Index(self.credits.loc[self.credits["kind"] == kind, "name"].drop_duplicates()
+                             .to_numpy(object), dtype=object)
+            self._spelled[kind] = (known, [utils.default_process(name) for name in known])
+        return self._spelled[kind]
 
     # --- people and studios ---------------------------------------------------------------------------
     def careers(self, gap_years: int, archive_credits: int) -> dict[str, pd.DataFrame]:
