@@ -126,7 +126,8 @@ class Model:
 
     def __init__(self, bundle: ModelBundle, folder: Path):
         self.bundle, self.folder = bundle, folder
-        self.cache_dir = folder.parent / "cache"
+        # computed text vectors are kept on disk beside the folder (None: in memory only, as a server keeps them)
+        self.cache_dir: Path | None = folder.parent / "cache"
 
     @classmethod
     def load(cls, path: Path | str) -> "Model":
@@ -242,14 +243,16 @@ class Model:
     def whatif(self, movies: pd.DataFrame | MovieData, actors: pd.DataFrame | None = None,
                directors: pd.DataFrame | None = None, studios: pd.DataFrame | None = None, *,
                movie_id: int | None = None, name: str | None = None, top: int | None = None,
-               max_edits: int | None = None, embeddings: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
-        """Edits the model associates with a higher rating for one movie (pipeline/serving/whatif.py)."""
+               max_edits: int | None = None, embeddings: dict[str, np.ndarray] | None = None,
+               seconds: float | None = None) -> dict[str, Any]:
+        """Edits the model associates with a higher rating for one movie (pipeline/serving/whatif.py); with
+        `seconds`, a time limit on the search for the combined edit (the answer's `cut_short` says if it hit)."""
         from pipeline.serving.whatif import find_movie, whatif
         data = self._data(movies, actors, directors, studios, embeddings)
         movie_id = find_movie(data, movie_id, name)
         cfg = self.bundle.cfg.whatif.model_copy(update={k: v for k, v in (("top", top), ("max_edits", max_edits))
                                                         if v is not None})
-        return whatif(self.bundle, data, movie_id, cfg, self.bundle.cfg.seed, self.cache_dir)
+        return whatif(self.bundle, data, movie_id, cfg, self.bundle.cfg.seed, self.cache_dir, seconds)
 
     def ultimate(self) -> dict[str, Any]:
         """The highest-predicted movie a producer could make, from the model alone (pipeline/serving/whatif.py)."""

@@ -297,6 +297,12 @@ class PredictConfig(Section):
 class ServeConfig(Section):
     max_body_bytes: int = Field(ge=1024, description="A request body larger than this is refused (HTTP 413).")
     max_batch: int = Field(ge=1, description="Films in one predict request, at most (more: HTTP 422).")
+    batch_wait_ms: float = Field(
+        ge=0, description="Predict requests arriving within this many milliseconds of one another are answered "
+                          "by one model call (one film costs about what a small batch does); 0: one call each.")
+    whatif_seconds: float | None = Field(
+        gt=0, description="A what-if search starts no new round of trials past this many seconds; an answer cut "
+                          "short says so. null: no limit (model formats before 7).")
 
 
 class ReportConfig(Section):

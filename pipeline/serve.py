@@ -13,11 +13,14 @@ OpenAPI's schema is at /openapi.json and its page at /docs (FastAPI's own).
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +84,110 @@ def is_loopback(host: str) -> bool:
 
 
 def identity(model: Model) -> dict[str, Any]:
-    """What a client checks to know which model answers: the manifest's sha256 and what it records."""
+    """What a client checks to know which model answers: the manifest's sha256 and what it records (the training
+    run's commit and data fingerprint: null in folders of formats before 7, which did not record them)."""
     import json
-    manifest = model.folder / "manifest.json"
-    recorded = json.loads(manifest.read_text())
-    return {"manifest_sha256": hashlib.sha256(manifest.read_bytes()).hexdigest(),
+    manifest = (model.folder / "manifest.json").read_bytes()
+    recorded = json.loads(manifest)
+    return {"manifest_sha256": hashlib.sha256(manifest).hexdigest(),
             "format": recorded.get("format"), "writer": recorded.get("writer"),
             "training_commit": recorded.get("training_commit"), "data_fingerprint": recorded.get("data_fingerprint")}
+
+
+@dataclass
+class _Waiting:
+    films: list[Film]
+    explain: int
+    answer: asyncio.Future
+
+
+class Batcher:
+    """Adaptive batching: predict requests that arrive while the model is busy, or within `wait_ms` of the
+    first, are answered by one model call (one film costs about what a small batch does), one call at a time.
+
+    Each film is predicted from its own row (no film's answer depends on another's), so an answer equals the
+    one-at-a-time answer; when a gathered batch holds a bad film, each request is answered on its own, so the
+    error names that request's film."""
+
+    def __init__(self, predict: Callable[[list[Film], int], pd.DataFrame], wait_ms: float, max_films: int):
+        self.predict, self.wait, self.max_films = predict, wait_ms / 1000, max_films
+        self.requests = self.calls = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def submit(self, films: list[Film], explain: int) -> pd.DataFrame:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:                     # the queue and its worker live in the serving event loop
+            self._loop, self.queue = loop, asyncio.Queue()
+            self._worker = loop.create_task(self._work())
+        waiting = _Waiting(films, explain, asyncio.get_running_loop().create_future())
+        await self.queue.put(waiting)
+        return await waiting.answer
+
+    async def _work(self) -> None:
+        while True:
+            batch = [await self.queue.get()]
+            deadline = time.perf_counter() + self.wait
+            while sum(len(w.films) for w in batch) < self.max_films:
+                try:
+                    batch.append(await asyncio.wait_for(self.queue.get(), max(0.0, deadline - time.perf_counter()))
+                                 if self.queue.empty() else self.queue.get_nowait())
+                except asyncio.TimeoutError:
+                    break
+            for explain in sorted({w.explain for w in batch}):
+                await self._answer([w for w in batch if w.explain == explain], explain)
+
+    async def _answer(self, batch: list[_Waiting], explain: int) -> None:
+        self.requests += len(batch)
+        self.calls += 1
+        try:
+            table = await asyncio.to_thread(self.predict, [f for w in batch for f in w.films], explain)
+        except Exception as gathered:                  # answer each request on its own: its own error, or its answer
+            if len(batch) == 1:
+                batch[0].answer.set_exception(gathered)
+                return
+            for waiting in batch:
+                await self._answer([waiting], explain)
+            return
+        start = 0
+        for waiting in batch:
+            part = table.iloc[start:start + len(waiting.films)].reset_index(drop=True)
+            waiting.answer.set_result(part.assign(movie_id=np.arange(len(part))))
+            start += len(waiting.films)
+
+
+class BodyCap:
+    """ASGI middleware: a request body past `limit` bytes is answered 413, whether its Content-Length says so
+    or a chunked body grows past it while it is read (never held whole)."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            return await self._refuse(send)
+        received = 0
+
+        async def capped() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:       # FastAPI answers an HTTPException raised while reading a body as such
+                from starlette.exceptions import HTTPException
+                raise HTTPException(413, self.detail)
+            return message
+
+        await self.app(scope, capped, send)
+
+    @property
+    def detail(self) -> str:
+        return f"the body exceeds {self.limit} bytes (serve.max_body_bytes)"
+
+    async def _refuse(self, send: Callable) -> None:
+        from starlette.responses import JSONResponse
+        await JSONResponse({"detail": self.detail}, 413)({"type": "http"}, None, send)
 
 
 def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
@@ -97,6 +197,7 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
     from fastapi.responses import HTMLResponse, JSONResponse
 
     app = FastAPI(title="movie-rating", description=__doc__.split("\n\n")[0], version=str(identity(model)["writer"]))
+    app.add_middleware(BodyCap, limit=cfg.max_body_bytes)     # inside the guard: its 413 is logged like any answer
     ultimate_card: dict[str, Any] = {}
 
     @app.middleware("http")
@@ -112,10 +213,6 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
             given = request.headers.get("authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return JSONResponse({"detail": "a token is required: Authorization: Bearer TOKEN"}, 401)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > cfg.max_body_bytes):
-            return JSONResponse({"detail": f"the body exceeds {cfg.max_body_bytes} bytes (serve.max_body_bytes)"},
-                                413)
         try:
             return await call_next(request)
         except Exception:                                  # never a traceback in a response
@@ -124,7 +221,9 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
+        errors = [{"field": "body", "message": f"not JSON: {e['ctx']['error']} at character {e['loc'][-1]}"}
+                  if e["type"] == "json_invalid" else
+                  {"field": ".".join(str(p) for p in e["loc"] if p != "body"), "message": e["msg"]}
                   for e in exc.errors()]
         return JSONResponse({"detail": errors}, 422)
 
@@ -158,13 +257,22 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
 
     @app.get("/health")
     def health() -> dict[str, Any]:
-        return {"status": "ok", "model": identity(model)}
+        """The model answering (its manifest's sha256, format, writer, training commit and data fingerprint)
+        and how predict requests were batched so far."""
+        return {"status": "ok", "model": identity(model),
+                "batching": {"requests": batcher.requests, "model_calls": batcher.calls}}
+
+    batcher = Batcher(lambda films, explain: model.predict(model.movies(**frames(films)), explain=explain),
+                      cfg.batch_wait_ms, cfg.max_batch)
 
     @app.post("/predict")
-    def predict(body: Films, explain: int = 0) -> dict[str, Any]:
+    async def predict(body: Films, explain: int = 0) -> dict[str, Any]:
         """Each film's predicted rating, its intervals, the names the model does not know and (with
-        `explain`) its largest reasons; films in the request's order (`movie_id` is the index)."""
-        return {"predictions": records(model.predict(checked(body.films), explain=max(0, min(explain, 10))))}
+        `explain`) its largest reasons; films in the request's order (`movie_id` is the index). Requests
+        arriving together share one model call (`serve.batch_wait_ms`); the answers are those of one call each."""
+        if len(body.films) > cfg.max_batch:
+            checked(body.films)
+        return {"predictions": records(await batcher.submit(body.films, max(0, min(explain, 10))))}
 
     @app.post("/explain")
     def explain(film: Film) -> dict[str, Any]:
@@ -175,7 +283,9 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
 
     @app.post("/whatif")
     def whatif(film: Film) -> dict[str, Any]:
-        return model.whatif(checked([film]), movie_id=0)
+        """Edits the model associates with a higher rating; the combined edit's search stops starting new
+        trials after `serve.whatif_seconds` (`cut_short` says so)."""
+        return model.whatif(checked([film]), movie_id=0, seconds=cfg.whatif_seconds)
 
     @app.get("/ultimate")
     def ultimate() -> dict[str, Any]:
@@ -201,6 +311,7 @@ def serve(model_path: str, host: str, port: int, token: str | None) -> None:
         raise InputError("--host", f"{host} is beyond loopback: pass --token (or MOVIE_RATING_TOKEN) so that "
                          "only clients holding it are answered")
     model = Model.load(model_path)
+    model.cache_dir = None          # text vectors stay in memory: no file written per request, none half-written
     app = build_app(model, model.bundle.cfg.serve, token)
     log.info("serving %s on http://%s:%d (model %s)", model.folder, host, port,
              identity(model)["manifest_sha256"][:12])

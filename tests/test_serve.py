@@ -121,3 +121,90 @@ def test_the_page_ships_with_the_package_and_names_complete(model: Model) -> Non
     found = client.get("/names", params={"kind": "director", "prefix": name[:3].lower()}).json()["names"]
     assert name in found or len(found) == 10
     assert client.get("/names", params={"kind": "file", "prefix": "x"}).status_code == 422
+
+
+def test_concurrent_predicts_share_model_calls_and_answer_as_one_at_a_time(model: Model) -> None:
+    """Adaptive batching: requests arriving together are one model call; each answer is the one it gets alone,
+    and a bad film in a gathered batch is refused on its own while the others are answered."""
+    from concurrent.futures import ThreadPoolExecutor
+    cfg = model.bundle.cfg.serve.model_copy(update={"batch_wait_ms": 50})
+    films = [film(model, f"Crowd {i}", runtime=85 + 7 * i, tagline=f"Tide number {i} turns.",
+                  description=f"A harbour town of {i} families keeps a secret.") for i in range(8)]
+    films[5]["year"] = 1200                          # content the data contract refuses, not the schema
+    with TestClient(build_app(model, cfg)) as client, ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda f: client.post("/predict", json={"films": [f]}), films))
+        batching = client.get("/health").json()["batching"]
+    assert [r.status_code for r in replies] == [422 if i == 5 else 200 for i in range(8)]
+    assert "date" in replies[5].json()["detail"]
+    assert batching["requests"] >= 8 and batching["model_calls"] < batching["requests"]
+    for i, reply in enumerate(replies):
+        if i != 5:
+            alone = model.predict(**frames([Film(**films[i])]))
+            got = reply.json()["predictions"][0]
+            assert got["movie_id"] == 0 and got["name"] == films[i]["title"]
+            assert got["predicted_rating"] == pytest.approx(alone["predicted_rating"].iloc[0], abs=1e-6)
+            assert got["lower_95"] == pytest.approx(alone["lower_95"].iloc[0], abs=1e-6)
+
+
+def test_health_names_the_training_run(model: Model) -> None:
+    import json
+
+    from pipeline.training.checkpoint import fingerprint
+    health = TestClient(build_app(model, model.bundle.cfg.serve)).get("/health").json()["model"]
+    run = json.loads((model.folder.parent / "run.json").read_text())      # the run that wrote the folder
+    assert health["data_fingerprint"] == fingerprint(run["data_fingerprint"])
+    assert health["training_commit"] == run["git_commit"]
+
+
+def test_whatif_has_a_time_limit_and_says_when_it_was_cut_short(model: Model) -> None:
+    tight = model.bundle.cfg.serve.model_copy(update={"whatif_seconds": 1e-6})
+    cut = TestClient(build_app(model, tight)).post("/whatif", json=film(model)).json()
+    assert cut["cut_short"] and cut["trials"] < model.bundle.cfg.whatif.trials and cut["single_edits"]
+    assert any("stopped after" in rule for rule in cut["rules"])
+    whole = TestClient(build_app(model, model.bundle.cfg.serve)).post("/whatif", json=film(model)).json()
+    assert not whole["cut_short"] and whole["trials"] == model.bundle.cfg.whatif.trials
+
+
+BAD_REQUESTS = [   # (method, path, request keyword arguments); each is a 4xx in one line
+    ("post", "/predict", {"content": b"not json"}),
+    ("post", "/predict", {"content": b"{\"films\": [", "headers": {"content-type": "application/json"}}),
+    ("post", "/predict", {"json": []}),
+    ("post", "/predict", {"json": {}}),
+    ("post", "/predict", {"json": {"films": []}}),
+    ("post", "/predict", {"json": {"films": "Barbie"}}),
+    ("post", "/predict", {"json": {"films": [None]}}),
+    ("post", "/predict", {"json": {"films": [{"year": 2026}]}}),                    # no title
+    ("post", "/predict", {"json": {"films": [{"title": "", "year": 2026}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X"}]}}),                     # no year
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": "soon"}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026.5}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 1200}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "runtime": "long"}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "runtime": -20}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "cast": "Tom Hanks"}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "cast": [1, 2]}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "age_rating": "PG" * 20}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "movie_id": 7}]}}),   # no ids here
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "file": "/etc/passwd"}]}}),
+    ("post", "/predict", {"json": {"films": [{"title": "X", "year": 2026, "tagline": "x" * 3000}]}}),
+    ("post", "/predict", {"content": b"{" + b" " * 2_000_000 + b"}"}),               # past the body cap
+    ("post", "/predict", {"content": (b"{" + b" " * 65_536 for _ in range(20))}),  # chunked, no length
+    ("post", "/predict?explain=many", {"json": {"films": [{"title": "X", "year": 2026}]}}),
+    ("post", "/explain", {"json": {"films": [{"title": "X", "year": 2026}]}}),      # one film, not a batch
+    ("post", "/whatif", {"json": {"title": "X"}}),
+    ("get", "/names", {"params": {"kind": "../../etc", "prefix": "a"}}),
+    ("get", "/names", {"params": {"kind": "actor"}}),
+    ("get", "/importances", {"params": {"learner": "no_such_learner"}}),
+    ("get", "/movies/42", {}),                                                       # no such endpoint
+    ("put", "/predict", {"json": {"films": []}}),
+]
+
+
+def test_thirty_bad_requests_each_get_a_4xx_in_one_line_and_the_server_keeps_answering(model: Model) -> None:
+    client = TestClient(build_app(model, model.bundle.cfg.serve), raise_server_exceptions=False)
+    assert len(BAD_REQUESTS) >= 30
+    for method, path, kwargs in BAD_REQUESTS:
+        reply = getattr(client, method)(path, **kwargs)
+        assert 400 <= reply.status_code < 500, (path, kwargs.keys(), reply.status_code, reply.text[:200])
+        assert "\n" not in reply.text and "Traceback" not in reply.text, reply.text[:200]
+    assert client.post("/predict", json={"films": [film(model)]}).status_code == 200

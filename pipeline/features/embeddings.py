@@ -12,6 +12,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -138,9 +140,35 @@ def _sentence_encoder(path: str):
     return SentenceTransformer(path, device="cpu")
 
 
+class RecentTexts:
+    """The vectors of the texts encoded last in this process (at most `size`), for a process that is asked
+    about the same films again (a server: a what-if predicts its film's texts in every round)."""
+
+    def __init__(self, size: int):
+        self.size, self.vectors, self.lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, keys: list[tuple]) -> list[np.ndarray | None]:
+        with self.lock:
+            found = [self.vectors.get(k) for k in keys]
+            for key, vector in zip(keys, found):
+                if vector is not None:
+                    self.vectors.move_to_end(key)
+            return found
+
+    def put(self, keys: list[tuple], vectors: np.ndarray) -> None:
+        with self.lock:
+            self.vectors.update(zip(keys, vectors))
+            while len(self.vectors) > self.size:
+                self.vectors.popitem(last=False)
+
+
+RECENT = RecentTexts(20_000)       # 384 float32 each for MiniLM: 31 MB at most
+
+
 def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path | None,
                      normalize: bool = True) -> np.ndarray:
-    """Sentence vectors of `texts` (each distinct text encoded once), cached by a hash of texts and model."""
+    """Sentence vectors of `texts` (each distinct text encoded once), kept in memory for the texts seen last
+    and, with a `cache_dir`, cached on disk by a hash of texts and model."""
     path = text_model_path(model)
     texts = texts.fillna("").astype(str)
     key = hashlib.sha256(("\x00".join(texts) + f"\x01{path}\x01{normalize}").encode()).hexdigest()[:24]
@@ -148,9 +176,19 @@ def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path | None
     if cached is not None and cached.is_file():
         return np.load(cached)
     unique, inverse = np.unique(texts.to_numpy(), return_inverse=True)
-    encoded = _sentence_encoder(path).encode(list(unique), batch_size=64, normalize_embeddings=normalize,
-                                             show_progress_bar=False)
-    vectors = np.asarray(encoded, dtype=np.float32)[inverse]
+    keys = [(path, normalize, text) for text in unique]
+    found = RECENT.get(keys)
+    new = [i for i, vector in enumerate(found) if vector is None]
+    if new:
+        encoded = np.asarray(_sentence_encoder(path).encode([unique[i] for i in new], batch_size=64,
+                                                            normalize_embeddings=normalize, show_progress_bar=False),
+                             dtype=np.float32)
+        RECENT.put([keys[i] for i in new], encoded)
+        for i, vector in zip(new, encoded):
+            found[i] = vector
+    if not found:
+        return np.zeros((0, encoder_dim(path) or 0), np.float32)
+    vectors = np.stack(found).astype(np.float32)[inverse]
     if cached is not None:
         with atomic_path(cached) as tmp:
             with tmp.open("wb") as fh:

@@ -170,8 +170,10 @@ class ModelBundle:
                 f"{rated - float(lines.level(trained[recent]).mean()):+.2f} against the line; how the newest films "
                 "fare: the backtest in docs/experiments.md.")
 
-    def save(self, folder: Path, key: bytes | None = None) -> None:
-        """Write the folder whole or not at all; with a key, sign its manifest (pipeline/model/trust.py)."""
+    def save(self, folder: Path, key: bytes | None = None, provenance: dict[str, str | None] | None = None) -> None:
+        """Write the folder whole or not at all; with a key, sign its manifest (pipeline/model/trust.py).
+        `provenance` (the training run's `training_commit` and `data_fingerprint`) goes into the manifest, where
+        a server's health reports it."""
         with atomic_dir(folder) as tmp:
             write_json(tmp / "config.json", self.cfg.model_dump(mode="json"))
             write_json(tmp / "cleaning.json", self.stats.to_dict())
@@ -189,7 +191,8 @@ class ModelBundle:
             write_json(tmp / "evaluation.json", self.evaluation)
             files = {str(p.relative_to(tmp)): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
             write_json(tmp / "manifest.json", {"format": model_format.FORMAT, "writer": model_format.writer(),
-                                               "files": files, "versions": package_versions()})
+                                               "files": files, "versions": package_versions()}
+                       | {"training_commit": None, "data_fingerprint": None} | (provenance or {}))
             if key is not None:
                 trust.sign(tmp, key)
             trust.remember(tmp)     # this machine wrote it: its boosters need no throwaway parse

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.errors import InputError
 
-FORMAT = 6          # what this code writes
+FORMAT = 7          # what this code writes
 OLDEST = 3          # the oldest format it reads
 PACKAGE = "movie-rating-pipeline"
 
@@ -27,7 +27,9 @@ PACKAGE = "movie-rating-pipeline"
 # training movies (credits, careers, stories); 4 `whatif.actor_billing` and the writer's version; 5
 # `ablation.greenlight`, `ultimate.sweeps`, `whatif.strong_disagreement`, `report.tuning_plot_trials` and
 # `report.driver_rows`, and the reasons' baseline year (reference.json: the last training year, where earlier
-# formats hold the mean year; each folder keeps its own, so its reasons do not change); 6 `serve`.
+# formats hold the mean year; each folder keeps its own, so its reasons do not change); 6 `serve`; 7
+# `serve.batch_wait_ms` and `serve.whatif_seconds`, and the manifest's `training_commit` and `data_fingerprint`
+# (the run that wrote the folder; earlier folders did not record them: null).
 
 
 def _to_4(config: dict[str, Any]) -> dict[str, Any]:
@@ -55,7 +57,15 @@ def _to_6(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5, 5: _to_6}   # N to N + 1
+def _to_7(config: dict[str, Any]) -> dict[str, Any]:
+    """Format 7 added adaptive batching (0 ms: no wait for company, as before) and what-if's time limit (null:
+    none, as before)."""
+    config["serve"] |= {"batch_wait_ms": 0.0, "whatif_seconds": None}
+    return config
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5, 5: _to_6, 6: _to_7}
+# (each N to N + 1)
 
 
 def writer() -> str:

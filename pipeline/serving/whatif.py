@@ -41,6 +41,7 @@ choice at a time from Optuna's best, so the card is not beaten by a single edit 
 from __future__ import annotations
 
 import difflib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -273,9 +274,12 @@ def answer_row(row: pd.Series, base: pd.Series | None, bundle: ModelBundle) -> d
 
 
 def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfig, seed: int,
-           cache_dir: Path) -> dict[str, Any]:
-    """The movie's prediction, its best single edits and the best combination of at most `max_edits`."""
+           cache_dir: Path, seconds: float | None = None) -> dict[str, Any]:
+    """The movie's prediction, its best single edits and the best combination of at most `max_edits`. With
+    `seconds`, the combination's search starts no new round of trials past that time (every single edit is
+    still scored); the answer's `cut_short` says whether it stopped early, and its rules say after how many."""
     import optuna
+    deadline = None if seconds is None else time.perf_counter() + seconds
     movie = data.movies.loc[movie_id]
     year = int(movie["date"])
     casting = Casting(bundle, cfg)
@@ -312,7 +316,11 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     best: tuple[float, tuple[Edit, ...], pd.Series] = (float(base["predicted_rating"]), (), base)
     per_round = -(-cfg.trials // cfg.rounds)
+    tried = 0
     for start in range(0, cfg.trials, per_round):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        tried = min(start + per_round, cfg.trials)
         trials = [study.ask({f"edit_{k + 1}": slot for k in range(cfg.max_edits)})
                   for _ in range(min(per_round, cfg.trials - start))]
         combos = [combo_of(t.params) for t in trials]
@@ -341,8 +349,11 @@ def whatif(bundle: ModelBundle, data: MovieData, movie_id: int, cfg: WhatIfConfi
             "unknown_names": bundle.catalogue.unknown_names(data.subset(np.array([movie_id]))).iloc[0],
             **answer_row(base, None, bundle),
             "single_edits": [answer((r["edit"],), r) for _, r in shown.iterrows()],
-            "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": cfg.trials,
-            "rules": casting_rules(cfg, casting.data_end) + [ratings_note]}
+            "best_combination": answer(best[1], best[2]), "candidates": len(edits), "trials": tried,
+            "cut_short": tried < cfg.trials,
+            "rules": casting_rules(cfg, casting.data_end) + [ratings_note] + (
+                [f"The combined edit's search stopped after {tried} of {cfg.trials} trials: it reached its "
+                 f"{seconds:g} s limit."] if tried < cfg.trials else [])}
 
 
 def casting_rules(cfg: WhatIfConfig, data_end: int) -> list[str]:

@@ -1,5 +1,6 @@
 """refit: the shipped model: preprocessing, each stacked learner refitted once on every labelled movie,
-the stacker's weights and the interval model, saved (and signed, with a key) as the model folder."""
+the stacker's weights and the interval model, saved (and signed, with a key) as the model folder, whose
+manifest records the commit the run's code came from and the fingerprint of its data."""
 from __future__ import annotations
 
 import hmac
@@ -15,11 +16,14 @@ from pipeline.model.bundle import ModelBundle
 from pipeline.model.intervals import IntervalModel
 from pipeline.model.stacker import Stacker
 from pipeline.runner import Folders, Units
+from pipeline.runs import git_commit
+from pipeline.training.checkpoint import fingerprint
 from pipeline.training.refit import fit_bundle
 
 
 def refit(cfg: Config, raw: MovieData, labelled: np.ndarray, shipped: Stacker, intervals: IntervalModel,
-          metrics: dict, sign_key: bytes | None, units: Units, folders: Folders) -> dict[str, Any]:
+          metrics: dict, sign_key: bytes | None, data_hashes: dict[str, str], units: Units,
+          folders: Folders) -> dict[str, Any]:
     evaluation = leaderboard(metrics)
     model_key = units.key("refit", cfg.model_inputs(), {n: cfg.learners.params.get(n) for n in shipped.learners},
                           shipped.weights().to_dict(), getattr(shipped, "intercept_", None),
@@ -29,7 +33,7 @@ def refit(cfg: Config, raw: MovieData, labelled: np.ndarray, shipped: Stacker, i
     def fit() -> tuple[ModelBundle, list[Path]]:
         staged = folders.staged(folders.art / "model")
         bundle = fit_bundle(raw, cfg, labelled, shipped.learners, shipped, folders.cache, intervals, evaluation)
-        bundle.save(staged, sign_key)
+        bundle.save(staged, sign_key, {"training_commit": git_commit(), "data_fingerprint": fingerprint(data_hashes)})
         return bundle, list(staged.rglob("*"))
 
     bundle = units.reuse("refit", model_key, fit, lambda: ModelBundle.load(model_folder(folders), sign_key))
