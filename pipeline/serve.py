@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import ipaddress
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -304,6 +305,16 @@ def build_app(model: Model, cfg: ServeConfig, token: str | None = None) -> Any:
     return app
 
 
+def warm_up(model: Model) -> None:
+    """Predict one made-up film while the port opens, so that the first request does not pay for loading the
+    text encoder (torch and its model: seconds); a request arriving meanwhile waits for that one load."""
+    start = time.perf_counter()
+    year = int(model.bundle.catalogue.movies["year"].max())
+    model.predict(model.movies(**frames([Film(title="warm-up", year=year, tagline="warm-up",
+                                              description="warm-up")])))
+    log.info("warmed up in %.1f s", time.perf_counter() - start)
+
+
 def serve(model_path: str, host: str, port: int, token: str | None) -> None:
     """Load and check the model (before the port opens), then answer until stopped."""
     import uvicorn
@@ -313,6 +324,7 @@ def serve(model_path: str, host: str, port: int, token: str | None) -> None:
     model = Model.load(model_path)
     model.cache_dir = None          # text vectors stay in memory: no file written per request, none half-written
     app = build_app(model, model.bundle.cfg.serve, token)
+    threading.Thread(target=warm_up, args=(model,), daemon=True).start()
     log.info("serving %s on http://%s:%d (model %s)", model.folder, host, port,
              identity(model)["manifest_sha256"][:12])
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

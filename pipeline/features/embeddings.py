@@ -128,9 +128,18 @@ def encoder_dim(path: str) -> int | None:
         return None
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()
+
+
 def _sentence_encoder(path: str):
-    """Loaded once per process: importing torch and the model costs seconds, a batch of texts milliseconds."""
+    """Loaded once per process (threads asking while it loads wait for that one load): importing torch and the
+    model costs seconds, a batch of texts milliseconds."""
+    with _LOADING:
+        return _load_encoder(path)
+
+
+@lru_cache(maxsize=2)
+def _load_encoder(path: str):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")     # never reach for a model hub at run time
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
