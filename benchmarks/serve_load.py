@@ -9,7 +9,9 @@ predicts from `--clients` concurrent clients: the first with predicts alone, the
 more clients asking what-if meanwhile. Every film is distinct and new: a case film's credits, runtime and age
 rating with its tagline and description made unique (a word of its own added to each, so they keep the case's
 lengths and no text vector is found in a cache), dated two years after the model's data. Resident memory is
-read from /proc before the first phase and after the second. Prints a markdown table.
+read from /proc at the first answer, after a warm-up (`--warmup` predicts and a tenth as many what-ifs, as a
+server meets in its first minutes: the encoder's and the what-if's first allocations) and after the second phase.
+Prints a markdown table.
 """
 from __future__ import annotations
 
@@ -73,6 +75,9 @@ async def phase(url: str, films: list[dict], clients: int, whatif_clients: int, 
     async def predicting(client: httpx.AsyncClient) -> None:
         for film in queue:
             await ask(client, "predict", {"films": [film]})
+            if len(latencies["predict"]) % 250 == 0:
+                print(f"  {len(latencies['predict'])} predicts, {len(latencies['whatif'])} what-ifs",
+                      file=sys.stderr, flush=True)
 
     async def asking_whatif(client: httpx.AsyncClient, k: int) -> None:
         i = k
@@ -91,14 +96,16 @@ async def phase(url: str, films: list[dict], clients: int, whatif_clients: int, 
     return {"latencies": latencies, "errors": errors, "seconds": seconds}
 
 
-def started(command: list[str], url: str, film: dict) -> tuple[subprocess.Popen, float, float]:
-    """The server, the seconds from its start to its port answering and to its first new film's prediction."""
+def started(command: list[str], url: str, film: dict, log: Path) -> tuple[subprocess.Popen, float, float]:
+    """The server (its log lines in `log`), the seconds from its start to its port answering and to its first
+    new film's prediction."""
     import httpx
     start = time.perf_counter()
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with log.open("w") as sink:         # a file, not a pipe: a pipe nobody reads fills and stalls the server
+        server = subprocess.Popen(command, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     while True:
         if server.poll() is not None:
-            raise SystemExit(f"the server stopped: {server.stderr.read()[-2000:]}")
+            raise SystemExit(f"the server stopped: {log.read_text()[-2000:]}")
         try:
             httpx.get(f"{url}/health", timeout=1).raise_for_status()
             break
@@ -123,22 +130,30 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--whatif-clients", type=int, default=2)
     ap.add_argument("--requests", type=int, default=2000, help="one-film predicts in each phase")
+    ap.add_argument("--warmup", type=int, default=200, help="predicts (and a tenth as many what-ifs) before the "
+                    "memory's first reading")
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--server-log", type=Path, default=Path("serve_load.log"), help="the server's log lines")
     args = ap.parse_args()
     from pipeline.api import Model
     model = Model.load(args.model)
     year = int(model.bundle.catalogue.movies["year"].max()) + 2
     del model
-    films = case_films(args.data_dir, year, 2 * args.requests + 40)
+    films = case_films(args.data_dir, year, 2 * args.requests + 40 + args.warmup + max(1, args.warmup // 10) + 1)
     url = f"http://127.0.0.1:{args.port}"
     command = [sys.executable, "-m", "pipeline", "serve", "--model", str(args.model), "--port", str(args.port)]
-    server, port_open, first = started(command, url, films[-1])
+    server, port_open, first = started(command, url, films[-1], args.server_log)
     try:
         import httpx
+        first_rss = rss_mb(server.pid)
+        warm = films[2 * args.requests + 40:]
+        asyncio.run(phase(url, warm[:args.warmup], args.clients, 0, []))
+        for film in warm[args.warmup:args.warmup + max(1, args.warmup // 10)]:
+            httpx.post(f"{url}/whatif", json=film, timeout=120).raise_for_status()
         before = rss_mb(server.pid)
         alone = asyncio.run(phase(url, films[:args.requests], args.clients, 0, []))
         mixed = asyncio.run(phase(url, films[args.requests:2 * args.requests], args.clients, args.whatif_clients,
-                                  films[2 * args.requests:-1]))
+                                  films[2 * args.requests:2 * args.requests + 40]))
         after = rss_mb(server.pid)
         batching = httpx.get(f"{url}/health").json()["batching"]
     finally:
@@ -160,7 +175,9 @@ def main() -> None:
         for endpoint, errs in result["errors"].items():
             for err in errs[:3]:
                 print(f"  error ({endpoint}): {err}")
-    print(f"\nresident memory {before:.0f} MB before, {after:.0f} MB after: {100 * (after / before - 1):+.1f}%")
+    print(f"\nresident memory: {first_rss:.0f} MB at the first answer, {before:.0f} MB after the warm-up, "
+          f"{after:.0f} MB after both phases: {100 * (after / before - 1):+.1f}% over the run "
+          f"({100 * (after / first_rss - 1):+.1f}% from the first answer)")
     print(f"batching: {batching['requests']} predict requests in {batching['model_calls']} model calls "
           f"({batching['requests'] / max(1, batching['model_calls']):.1f} a call)")
 
