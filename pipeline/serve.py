@@ -148,10 +148,13 @@ class Batcher:
                                  if self.queue.empty() else self.queue.get_nowait())
                 except asyncio.TimeoutError:
                     break
+            batch = [w for w in batch if not w.answer.done()]      # a client gone meanwhile is not predicted
             for explain in sorted({w.explain for w in batch}):
                 await self._answer([w for w in batch if w.explain == explain], explain)
 
     async def _answer(self, batch: list[_Waiting], explain: int) -> None:
+        """Answer `batch` with one model call; a client that went away meanwhile (its future cancelled) is
+        skipped, so the worker never stops for it."""
         self.requests += len(batch)
         self.calls += 1
         if self.calls % TRIM_EVERY == 0:
@@ -160,7 +163,8 @@ class Batcher:
             table = await asyncio.to_thread(self.predict, [f for w in batch for f in w.films], explain)
         except Exception as gathered:                  # answer each request on its own: its own error, or its answer
             if len(batch) == 1:
-                batch[0].answer.set_exception(gathered)
+                if not batch[0].answer.done():
+                    batch[0].answer.set_exception(gathered)
                 return
             for waiting in batch:
                 await self._answer([waiting], explain)
@@ -168,7 +172,8 @@ class Batcher:
         start = 0
         for waiting in batch:
             part = table.iloc[start:start + len(waiting.films)].reset_index(drop=True)
-            waiting.answer.set_result(part.assign(movie_id=np.arange(len(part))))
+            if not waiting.answer.done():
+                waiting.answer.set_result(part.assign(movie_id=np.arange(len(part))))
             start += len(waiting.films)
 
 

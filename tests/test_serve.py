@@ -208,3 +208,29 @@ def test_thirty_bad_requests_each_get_a_4xx_in_one_line_and_the_server_keeps_ans
         assert 400 <= reply.status_code < 500, (path, kwargs.keys(), reply.status_code, reply.text[:200])
         assert "\n" not in reply.text and "Traceback" not in reply.text, reply.text[:200]
     assert client.post("/predict", json={"films": [film(model)]}).status_code == 200
+
+
+def test_a_client_gone_mid_batch_does_not_stop_the_batcher() -> None:
+    """A request cancelled while its batch is predicted (a browser tab closed) must not leave the batching worker
+    dead: the next request is still answered."""
+    import asyncio
+    import time
+
+    import pandas as pd
+
+    from pipeline.serve import Batcher
+
+    def slow(films: list, explain: int) -> pd.DataFrame:
+        time.sleep(0.2)
+        return pd.DataFrame({"movie_id": range(len(films)), "name": [f.title for f in films]})
+
+    async def scenario() -> list[str]:
+        batcher = Batcher(slow, wait_ms=1, max_films=10)
+        one = Film(title="Gone", year=2026)
+        gone = asyncio.ensure_future(batcher.submit([one], 0))
+        await asyncio.sleep(0.05)                    # its batch is being predicted
+        gone.cancel()
+        answered = await asyncio.wait_for(batcher.submit([Film(title="Next", year=2026)], 0), 5)
+        return answered["name"].tolist()
+
+    assert asyncio.run(scenario()) == ["Next"]
