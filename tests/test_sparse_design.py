@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from pipeline.config import Config
 from pipeline.data.load import load_folder
@@ -73,3 +74,26 @@ def test_save_load_round_trip(frames, tiny_cfg: Config, tmp_path: Path) -> None:
     a, b = design.transform(later), loaded.transform(later)
     assert a.columns == b.columns
     assert abs(a.matrix - b.matrix).max() == 0
+
+
+@pytest.mark.parametrize("alpha", [0.1, 30.0])
+def test_the_preconditioned_ridge_solves_scikit_learns_ridge(alpha: float, tmp_path: Path) -> None:
+    """The wide ridge's solver gives scikit-learn's Ridge on a design like the pipeline's (one-hot credits with
+    very unequal counts, a few dense columns, an intercept), predicts the same, and loads through skops."""
+    from sklearn.linear_model import Ridge
+
+    from pipeline.model.heads import fit_sparse_ridge
+    rng = np.random.default_rng(0)
+    n, names = 3000, 800
+    credits = sp.csr_matrix((np.ones(n * 3), (np.repeat(np.arange(n), 3), rng.zipf(1.6, n * 3) % names)),
+                            shape=(n, names))
+    dense = sp.csr_matrix(rng.normal(3.0, 2.0, (n, 5)))
+    X = sp.hstack([credits, dense]).tocsr()
+    y = 3 + X @ rng.normal(0, 0.3, X.shape[1]) + rng.normal(0, 0.5, n)
+    exact = Ridge(alpha=alpha, solver="cholesky").fit(X.toarray(), y)
+    mine = fit_sparse_ridge(X, y, alpha)
+    np.testing.assert_allclose(mine.coef_, exact.coef_, atol=1e-5)
+    np.testing.assert_allclose(mine.intercept_, exact.intercept_, atol=1e-5)
+    np.testing.assert_allclose(mine.predict(X), exact.predict(X.toarray()), atol=1e-5)
+    skops_dump(mine, tmp_path / "ridge.skops")
+    np.testing.assert_array_equal(skops_load(tmp_path / "ridge.skops").predict(X), mine.predict(X))
