@@ -42,8 +42,43 @@ def test_sentence_transformers_reproduces_the_case_vectors(tmp_path: Path) -> No
     computed = sentence_vectors(movies["tagline"], None, tmp_path)
     cosine = np.sum(computed * given, axis=1)
     assert cosine.min() > 0.99, cosine                       # the case's vectors are all-MiniLM-L6-v2
-    assert len(list(tmp_path.glob("text-*.npy"))) == 1       # cached by content hash
+    assert len(list(tmp_path.glob("text-vectors/*/*.keys.npy"))) == 1       # one shard, by each text's hash
     np.testing.assert_array_equal(sentence_vectors(movies["tagline"], None, tmp_path), computed)
+
+
+class CountingEncoder:
+    """Stands in for the sentence encoder: a vector from each text's length and first letter; counts texts."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str], **_: object) -> np.ndarray:
+        self.encoded += texts
+        return np.array([[len(t), ord(t[0]) if t else 0, 1.0] for t in texts], np.float32)
+
+
+def test_the_text_store_encodes_only_texts_it_has_not_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.features import embeddings
+    encoder = CountingEncoder()
+    monkeypatch.setattr(embeddings, "_sentence_encoder", lambda path: encoder)
+    monkeypatch.setattr(embeddings, "text_model_path", lambda model: "an encoder")
+    monkeypatch.setattr(embeddings, "ENCODE_CHUNK_CHARS", 40)           # several shards, as a catalogue writes
+    first = pd.Series([f"a tagline number {i}" for i in range(12)] + ["a tagline number 3", None])
+    vectors = sentence_vectors(first, None, tmp_path)
+    assert len(encoder.encoded) == 13 and vectors.shape == (14, 3)     # the repeat and the blank paid once
+    assert len(list(tmp_path.glob("text-vectors/*/*.keys.npy"))) > 1
+    np.testing.assert_array_equal(vectors[3], vectors[12])
+    encoder.encoded.clear()
+    again = pd.Series(["brand new text", *first.iloc[::-1]])                  # a rerun with one new film
+    np.testing.assert_array_equal(sentence_vectors(again, None, tmp_path)[1:], vectors[::-1])
+    assert encoder.encoded == ["brand new text"]
+    # a shard cut off before its keys were written is never read: its texts are encoded again
+    for keys in tmp_path.glob("text-vectors/*/*.keys.npy"):
+        keys.unlink()
+        break
+    encoder.encoded.clear()
+    np.testing.assert_array_equal(sentence_vectors(first, None, tmp_path), vectors)
+    assert 0 < len(encoder.encoded) < 13
 
 
 @pytest.mark.skipif(not (CASE_DIR / "movies.csv").is_file(), reason=f"the case data is not at {CASE_DIR}")

@@ -2,7 +2,7 @@
 
 Text vectors missing from the folder are computed with the backend set in params.yaml:
 `tfidf-svd` (TF-IDF + truncated SVD, fitted on training texts only and shipped with the
-model) or `sentence-transformers` (an optional extra, cached by a hash of the texts).
+model) or `sentence-transformers` (all-MiniLM-L6-v2 offline, each text's vector cached by its hash).
 Poster vectors come from `poster_embeddings.npy`, or from `posters.zip` when an image
 encoder checkpoint is configured; otherwise the image modality is skipped and says why.
 """
@@ -13,7 +13,10 @@ import json
 import logging
 import os
 import threading
+import time
+import uuid
 from collections import OrderedDict
+from collections.abc import Sequence
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
 
 from pipeline.config import DataConfig, EmbeddingConfig
 from pipeline.io import atomic_path
+from pipeline.progress import track
 
 log = logging.getLogger(__name__)
 
@@ -172,37 +176,125 @@ class RecentTexts:
 
 
 RECENT = RecentTexts(20_000)       # 384 float32 each for MiniLM: 31 MB at most
+ENCODE_CHUNK_CHARS = 2_000_000    # a chunk of texts encoded, then stored: about a minute of this machine's CPU
+
+
+class TextVectorStore:
+    """Vectors of texts on disk, found by a 16-byte hash of each text, one folder per encoder: a rerun, or a
+    catalogue with a few new films, encodes only the texts not seen before.
+
+    The store is append-only shards (`<id>.keys.npy`, `<id>.vectors.npy`), each written whole and the keys
+    last, so a run cut off mid-way keeps every shard it finished and a half-written one is never read."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    @staticmethod
+    def digests(texts: Sequence[str]) -> np.ndarray:
+        return np.array([hashlib.blake2b(t.encode(), digest_size=16).digest() for t in texts], dtype="S16")
+
+    def _shards(self) -> list[Path]:
+        return sorted(self.folder.glob("*.keys.npy"))
+
+    def get(self, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which `digests` the store holds (a mask) and their vectors, in the order of the mask's True rows."""
+        shards = self._shards()
+        if not shards:
+            return np.zeros(len(digests), bool), np.zeros((0, 0), np.float32)
+        keys = [np.load(p) for p in shards]
+        stored = np.concatenate(keys)
+        shard_of = np.repeat(np.arange(len(keys)), [len(k) for k in keys])
+        row_of = np.concatenate([np.arange(len(k)) for k in keys])
+        order = np.argsort(stored, kind="stable")
+        at = np.minimum(np.searchsorted(stored[order], digests), len(stored) - 1)
+        found = stored[order][at] == digests
+        hits = order[at[found]]
+        parts = {s: np.load(p.with_name(p.name.replace(".keys", ".vectors")), mmap_mode="r")
+                 for s, p in enumerate(shards) if s in set(shard_of[hits].tolist())}
+        dim = next(iter(parts.values())).shape[1] if parts else 0
+        vectors = np.empty((len(hits), dim), np.float32)
+        for s, part in parts.items():
+            mine = shard_of[hits] == s
+            vectors[mine] = part[row_of[hits[mine]]]
+        return found, vectors
+
+    def add(self, digests: np.ndarray, vectors: np.ndarray) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        n = uuid.uuid4().hex                  # two processes adding at once write two shards, never one
+        for suffix, array in (("vectors", vectors), ("keys", digests)):       # the keys last: they commit the shard
+            with atomic_path(self.folder / f"{n}.{suffix}.npy") as tmp:
+                with tmp.open("wb") as fh:
+                    np.save(fh, array)
 
 
 def sentence_vectors(texts: pd.Series, model: str | None, cache_dir: Path | None,
                      normalize: bool = True) -> np.ndarray:
-    """Sentence vectors of `texts` (each distinct text encoded once), kept in memory for the texts seen last
-    and, with a `cache_dir`, cached on disk by a hash of texts and model."""
+    """Sentence vectors of `texts`, each distinct text encoded once: with a `cache_dir`, kept on disk by the
+    text's hash (TextVectorStore), else in memory for the texts seen last (RECENT, for a server)."""
     path = text_model_path(model)
-    texts = texts.fillna("").astype(str)
-    key = hashlib.sha256(("\x00".join(texts) + f"\x01{path}\x01{normalize}").encode()).hexdigest()[:24]
-    cached = None if cache_dir is None else cache_dir / f"text-{key}.npy"
-    if cached is not None and cached.is_file():
-        return np.load(cached)
-    unique, inverse = np.unique(texts.to_numpy(), return_inverse=True)
-    keys = [(path, normalize, text) for text in unique]
-    found = RECENT.get(keys)
-    new = [i for i, vector in enumerate(found) if vector is None]
-    if new:
-        encoded = np.asarray(_sentence_encoder(path).encode([unique[i] for i in new], batch_size=64,
-                                                            normalize_embeddings=normalize, show_progress_bar=False),
-                             dtype=np.float32)
-        RECENT.put([keys[i] for i in new], encoded)
-        for i, vector in zip(new, encoded):
-            found[i] = vector
-    if not found:
+    codes, unique = pd.factorize(texts.fillna("").astype(str), use_na_sentinel=False)
+    unique = np.asarray(unique, dtype=object)
+    if len(unique) == 0:
         return np.zeros((0, encoder_dim(path) or 0), np.float32)
-    vectors = np.stack(found).astype(np.float32)[inverse]
-    if cached is not None:
-        with atomic_path(cached) as tmp:
-            with tmp.open("wb") as fh:
-                np.save(fh, vectors)
-    return vectors
+    if cache_dir is None:
+        keys = [(path, normalize, text) for text in unique]
+        found = RECENT.get(keys)
+        new = [i for i, vector in enumerate(found) if vector is None]
+        if new:
+            encoded = _encode(path, unique[new], normalize)
+            RECENT.put([keys[i] for i in new], encoded)
+            for i, vector in zip(new, encoded):
+                found[i] = vector
+        return np.stack(found).astype(np.float32)[codes]
+    encoder_key = hashlib.sha256(f"{path}\x01{normalize}\x01{_encoder_version(path)}".encode()).hexdigest()[:16]
+    store = TextVectorStore(cache_dir / "text-vectors" / encoder_key)
+    digests = TextVectorStore.digests(unique)
+    held, stored = store.get(digests)
+    vectors = np.empty((len(unique), stored.shape[1] if held.any() else 0), np.float32)
+    if held.any():
+        vectors[held] = stored
+    new = np.flatnonzero(~held)
+    if len(new):
+        encoded = _encode(path, unique[new], normalize, store, digests[new])
+        vectors = vectors if held.any() else np.empty((len(unique), encoded.shape[1]), np.float32)
+        vectors[new] = encoded
+    return vectors[codes]
+
+
+def _encoder_version(path: str) -> str:
+    """The encoder's identity beyond its folder: the offline package's version, when it is that package."""
+    try:
+        return metadata.version(DEFAULT_TEXT_PACKAGE) if path == text_model_path(None) else ""
+    except (ImportError, metadata.PackageNotFoundError):
+        return ""
+
+
+def _encode(path: str, texts: np.ndarray, normalize: bool, store: "TextVectorStore | None" = None,
+            digests: np.ndarray | None = None) -> np.ndarray:
+    """Encode `texts` shortest first, in chunks of about equal work (characters), each added to `store` as it
+    ends (a run cut short keeps what it finished); a catalogue-sized call logs its progress and time left."""
+    encoder = _sentence_encoder(path)
+    lengths = np.fromiter((len(t) for t in texts), int, len(texts))
+    order = np.argsort(lengths, kind="stable")
+    bounds = np.searchsorted(np.cumsum(lengths[order]), np.arange(ENCODE_CHUNK_CHARS, lengths.sum(),
+                                                                  ENCODE_CHUNK_CHARS))
+    chunks = [c for c in np.split(order, bounds) if len(c)]
+    out: np.ndarray | None = None
+    start, done, done_chars, total_chars = time.perf_counter(), 0, 0, max(1, int(lengths.sum()))
+    for chunk in track(chunks, "text vectors", announce=False) if len(chunks) > 1 else chunks:
+        encoded = np.asarray(encoder.encode(list(texts[chunk]), batch_size=64, normalize_embeddings=normalize,
+                                            show_progress_bar=False), dtype=np.float32)
+        if out is None:
+            out = np.empty((len(texts), encoded.shape[1]), np.float32)
+        out[chunk] = encoded
+        if store is not None:
+            store.add(digests[chunk], encoded)
+        done, done_chars = done + len(chunk), done_chars + int(lengths[chunk].sum())
+        if len(chunks) > 1:
+            elapsed = time.perf_counter() - start
+            log.info("text vectors: %s of %s texts in %.0f s, about %.0f s left", f"{done:,}", f"{len(texts):,}",
+                     elapsed, elapsed * (total_chars - done_chars) / max(1, done_chars))
+    return out
 
 
 def identify_encoder(texts: pd.Series, vectors: np.ndarray, cfg: DataConfig) -> dict[str, object] | None:
