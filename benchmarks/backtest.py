@@ -98,7 +98,7 @@ def backtest_origin(window: Window, data_dir: Path, raw: MovieData, rated: Movie
     new_id = write_subset(data_dir, window_ids, folder / "window", ratings=False)
     train_ids = rated.movies.index[years < window.origin].to_numpy()
     some_cfg = next(iter(cfgs.values()))
-    reference = np.clip(reference_predictions(rated, train_ids, window_ids, some_cfg.seed),
+    reference = np.clip(reference_predictions(rated, train_ids, window_ids, some_cfg.evaluation, some_cfg.seed),
                         *some_cfg.data.rating_range)
     films = pd.DataFrame({"origin": window.origin, "window": window.label, "role": window.role,
                           "movie_id": window_ids, "year": years.loc[window_ids].to_numpy(),

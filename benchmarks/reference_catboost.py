@@ -39,7 +39,8 @@ def main() -> None:
     raw = raw.subset(raw.movies.index[raw.has_rating].to_numpy())
     splits = make_splits(raw.movies["date"], cfg.split, cfg.seed)
     start = time.perf_counter()
-    ref = np.clip(reference_predictions(raw, splits.train_ids, splits.holdout_ids, cfg.seed), *cfg.data.rating_range)
+    ref = np.clip(reference_predictions(raw, splits.train_ids, splits.holdout_ids, cfg.evaluation,
+                                        cfg.seed), *cfg.data.rating_range)
     print(f"reference CatBoost fitted on {len(splits.train_ids):,} movies before {splits.cutoff_year} in "
           f"{time.perf_counter() - start:.0f} s", flush=True)
     with tempfile.TemporaryDirectory() as tmp:

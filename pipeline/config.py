@@ -269,6 +269,9 @@ class EvaluationConfig(Section):
     ci: float = Field(gt=0.0, lt=1.0, description="Level of the holdout RMSE interval.")
     year_bands: tuple[int, ...] = Field(
         description="Holdout scores and interval coverage also per band of release years, cut at these years.")
+    reference_iterations: int = Field(ge=1, description="Trees of the simple reference CatBoost every run is "
+                                      "compared with (pipeline/training/reference.py).")
+    reference_learning_rate: float = Field(gt=0.0, description="The reference CatBoost's learning rate.")
 
 
 class IntervalConfig(Section):

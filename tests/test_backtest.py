@@ -77,8 +77,8 @@ def test_the_reference_reads_no_rating_of_its_window(demo_dir: Path, tiny_cfg: C
         changed = rated.movies.copy()
         changed.loc[ids, "rating"] = np.random.default_rng(0).permutation(changed.loc[ids, "rating"].to_numpy())
         data = MovieData(changed, rated.credits, rated.embeddings, rated.source)
-        return reference_predictions(data, train, window, seed=0)
+        return reference_predictions(data, train, window, tiny_cfg.evaluation, seed=0)
 
-    before = reference_predictions(rated, train, window, seed=0)
+    before = reference_predictions(rated, train, window, tiny_cfg.evaluation, seed=0)
     assert np.array_equal(with_ratings(window), before)          # the window's own ratings are never read
     assert not np.allclose(with_ratings(train), before)          # the check bites: the training ratings are

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.errors import InputError
 
-FORMAT = 7          # what this code writes
+FORMAT = 8          # what this code writes
 OLDEST = 3          # the oldest format it reads
 PACKAGE = "movie-rating-pipeline"
 
@@ -64,7 +64,14 @@ def _to_7(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5, 5: _to_6, 6: _to_7}
+def _to_8(config: dict[str, Any]) -> dict[str, Any]:
+    """Format 8 made the reference CatBoost's budget a parameter (its fixed recipe until then: 1,500 trees at
+    0.03)."""
+    config["evaluation"] |= {"reference_iterations": 1500, "reference_learning_rate": 0.03}
+    return config
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5, 5: _to_6, 6: _to_7, 7: _to_8}
 # (each N to N + 1)
 
 

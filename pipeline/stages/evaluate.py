@@ -39,7 +39,7 @@ def evaluate(cfg: Config, raw: MovieData, prep: Prepared, data: Labelled, names:
     splits = data.splits
     predictions = {n: (r.oof.to_numpy(), r.holdout.to_numpy()) for n, r in results.items()}
     predictions[STACK] = (stack_cv, stack_holdout)
-    reference = np.clip(reference_predictions(raw, splits.train_ids, splits.holdout_ids, cfg.seed),
+    reference = np.clip(reference_predictions(raw, splits.train_ids, splits.holdout_ids, cfg.evaluation, cfg.seed),
                         *cfg.data.rating_range)
     e = cfg.evaluation
     cold = cold_start_mask(splits.holdout_ids, splits.train_ids, prep.data.credits)

@@ -1,6 +1,7 @@
 """The simple reference every run compares the stack with: one untuned CatBoost on the same temporal split.
 
-CatBoost (1,500 trees, depth 6, learning rate 0.03, no tuning) on release year, runtime, age rating, tagline
+CatBoost (1,500 trees, depth 6, learning rate 0.03, no tuning; `--fast` 300 trees at 0.15: params.yaml's
+`evaluation.reference_*`) on release year, runtime, age rating, tagline
 and description lengths, the three top-billed actors, the first director and the first studio as native
 categorical columns, out-of-fold entity mean/min/max encodings (the pipeline's EntityEncoder) and an
 out-of-fold ridge prediction from the text vectors as one more column, fitted on the training films only.
@@ -12,13 +13,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipeline.config import EvaluationConfig
 from pipeline.data.load import MovieData
 from pipeline.features.entities import Credits, EntityEncoder
 
 CATEGORICAL = ["age_rating", "actor_1", "actor_2", "actor_3", "director_1", "studio_1"]
 
 
-def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np.ndarray, seed: int) -> np.ndarray:
+def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np.ndarray, cfg: EvaluationConfig,
+                          seed: int) -> np.ndarray:
     from catboost import CatBoostRegressor
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import cross_val_predict
@@ -51,7 +54,8 @@ def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np
         ridge = RidgeCV(alphas=np.logspace(-1, 3, 9))
         frames["train"]["text_ridge"] = cross_val_predict(ridge, vectors[rows(train_ids)], y, cv=5)
         frames["holdout"]["text_ridge"] = ridge.fit(vectors[rows(train_ids)], y).predict(vectors[rows(holdout_ids)])
-    model = CatBoostRegressor(iterations=1500, depth=6, learning_rate=0.03, random_seed=seed, verbose=0,
+    model = CatBoostRegressor(iterations=cfg.reference_iterations, depth=6, learning_rate=cfg.reference_learning_rate,
+                              random_seed=seed, verbose=0,
                               cat_features=CATEGORICAL, allow_writing_files=False)
     model.fit(frames["train"], y)
     return model.predict(frames["holdout"])
