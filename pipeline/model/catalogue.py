@@ -101,7 +101,8 @@ class Catalogue:
         notes: dict[int, list[str]] = {}
         for kind, links in data.credits.items():
             known, spelled = self._names(kind)
-            new = links[np.array([name not in known for name in links["name"]], dtype=bool)].sort_values(["movie_id", "billing"], kind="stable")
+            unknown = known.get_indexer(links["name"].to_numpy(object)) < 0      # the index's hash table, kept
+            new = links[unknown].sort_values(["movie_id", "billing"], kind="stable")
             if new.empty:
                 continue
             near = {}
