@@ -45,7 +45,7 @@ from pipeline.features.neighbours import NeighbourEncoder
 from pipeline.features.prepare import split_and_prepare
 from pipeline.model.blocks import neighbour_settings
 from pipeline.progress import peak_memory_mb, reset_peak_memory
-from pipeline.report.render import markdown_table
+from pipeline.report.common import markdown_table
 from pipeline.synthetic.demo import generate_demo
 from tests.reference import naive_entity_encoding  # noqa: E402
 

@@ -23,7 +23,7 @@ import pandas as pd
 from common import CASE_DIR, run_main  # first: puts the project on the import path
 
 from pipeline.features.embeddings import TEXT_SOURCES, sentence_vectors
-from pipeline.report.render import markdown_table
+from pipeline.report.common import markdown_table
 
 
 def catalogue_texts(n: int, seed: int) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from pathlib import Path
 from pipeline.config import Config
 from pipeline.data.clean import drop_duplicate_movies
 from pipeline.data.load import load_folder
+from pipeline.data.memory import check_memory
 from pipeline.errors import InputError
 from pipeline.features.prepare import split_and_prepare
 from pipeline.io import Transaction, write_json
@@ -80,6 +81,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     folders.tx.recover()          # finish publishing what a run cut short had committed
     check_learners(cfg)
     check_tracking(cfg.tracking)
+    check_memory(data_dir)
     timer = StageTimer()
     state = run_stages(STAGES, {
         "cfg": cfg, "data_dir": data_dir, "params_source": params_source, "folders": folders, "timer": timer,

@@ -174,3 +174,18 @@ def test_an_out_dir_that_is_a_file(demo_dir: Path, tiny_params: Path, tmp_path: 
         assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
         assert str(target) in err and "is a file" in err
     assert target.read_text() == "keep me"
+
+
+def test_a_run_that_would_not_fit_in_memory_is_refused_up_front(demo_dir: Path, tiny_params: Path, tmp_path: Path,
+                                                               capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.data import memory
+    needed = memory.BASE_MB + memory.PEAK_PER_INPUT_BYTE * memory.input_mb(demo_dir)
+    assert memory.input_mb(demo_dir) > 1                          # the estimate reads the folder's files
+    monkeypatch.setattr(memory, "available_mb", lambda: needed - 1)
+    out = tmp_path / "out"
+    code = main(["run", "--params", str(tiny_params), "--profile", "tiny", "--data-dir", str(demo_dir),
+                 "--out-dir", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "Traceback" not in err, err
+    assert str(demo_dir) in err and f"{needed / 1024:,.1f} GB" in err and "available" in err
+    assert not out.exists(), "nothing may be written when the run is refused"

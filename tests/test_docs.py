@@ -61,3 +61,11 @@ def test_every_config_field_is_described_and_has_no_default() -> None:
 
     assert undescribed(Outer) == ["inner.bare"]
     assert defaulted(Outer) == ["inner.loose"]
+
+
+def test_every_benchmark_imports() -> None:
+    """A benchmark is run by hand, rarely: one that no longer imports (a moved helper) fails here, not months later
+    in front of its reader. Each runs nothing at import (its work is under `if __name__ == "__main__"`)."""
+    import importlib
+    for script in sorted((PROJECT_ROOT / "benchmarks").glob("*.py")):
+        importlib.import_module(script.stem)          # benchmarks/ is on the path (pyproject's pythonpath)
