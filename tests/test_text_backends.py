@@ -57,8 +57,10 @@ class CountingEncoder:
         return np.array([[len(t), ord(t[0]) if t else 0, 1.0] for t in texts], np.float32)
 
 
-def test_the_text_store_encodes_only_texts_it_has_not_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_text_store_encodes_only_texts_it_has_not_seen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
     from pipeline.features import embeddings
+    caplog.set_level("INFO", logger="pipeline.features.embeddings")
     encoder = CountingEncoder()
     monkeypatch.setattr(embeddings, "_sentence_encoder", lambda path: encoder)
     monkeypatch.setattr(embeddings, "text_model_path", lambda model: "an encoder")
@@ -67,6 +69,8 @@ def test_the_text_store_encodes_only_texts_it_has_not_seen(tmp_path: Path, monke
     vectors = sentence_vectors(first, None, tmp_path)
     assert len(encoder.encoded) == 13 and vectors.shape == (14, 3)     # the repeat and the blank paid once
     assert len(list(tmp_path.glob("text-vectors/*/*.keys.npy"))) > 1
+    progress = [r.getMessage() for r in caplog.records if r.getMessage().startswith("text vectors:")]
+    assert len(progress) > 1 and progress[-1].startswith("text vectors: 13 of 13 texts") and "s left" in progress[0]
     np.testing.assert_array_equal(vectors[3], vectors[12])
     encoder.encoded.clear()
     again = pd.Series(["brand new text", *first.iloc[::-1]])                  # a rerun with one new film

