@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from pipeline.config import Config
 from pipeline.data.load import load_folder
@@ -40,3 +41,21 @@ def test_story_catboost_reads_the_score_and_round_trips(demo_dir: Path, tiny_cfg
     again = Learner.load(tmp_path / "story", cfg)
     np.testing.assert_allclose(again.predict(rest), learner.predict(rest), atol=1e-9)
     assert TEXT_SCORE not in make_learner("story_catboost", cfg, frozenset({"text"})).spec.blocks
+
+
+@pytest.mark.parametrize("chunk", [50_000, 97])
+def test_the_gram_ridge_is_scikit_learns_ridgecv(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Same penalty, coefficients and predictions as RidgeCV on embedding-like data (correlated columns, a
+    non-zero mean), whether the leave-one-out pass takes the rows at once or in chunks."""
+    from sklearn.linear_model import RidgeCV
+
+    from pipeline.features.text_score import GramRidgeCV
+    monkeypatch.setattr(GramRidgeCV, "CHUNK", chunk)
+    rng = np.random.default_rng(0)
+    X = 0.3 + rng.normal(size=(600, 40)) @ rng.normal(size=(40, 40)) * 0.1
+    y = 3 + X @ rng.normal(0, 0.5, 40) + rng.normal(0, 0.4, 600)
+    alphas = tuple(np.logspace(-3, 3, 13))
+    theirs, mine = RidgeCV(alphas=alphas).fit(X, y), GramRidgeCV(alphas=alphas).fit(X, y)
+    assert mine.alpha_ == theirs.alpha_ and alphas[0] < mine.alpha_ < alphas[-1]       # an interior choice
+    np.testing.assert_allclose(mine.coef_, theirs.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(mine.predict(X), theirs.predict(X), atol=1e-9)

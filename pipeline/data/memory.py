@@ -8,11 +8,12 @@ from pathlib import Path
 from pipeline.data.load import EMBEDDING_FILES, LINK_FILES
 from pipeline.errors import InputError
 
-# A `run`'s peak resident memory per byte of its input files (movies.csv, the credit files, the vectors), with
-# the interpreter and libraries on top: `run --fast` on a case-shaped 100k-film catalogue (366 MB of input)
-# peaked at 4,393 MB, 12 bytes a byte; 14 leaves a sixth for safety (docs/experiments.md, "Scale").
-PEAK_PER_INPUT_BYTE = 14.0
-BASE_MB = 700.0
+# A `run`'s peak resident memory: a base (the interpreter, the libraries) and so many bytes per byte of its
+# input files (movies.csv, the credit files, the vectors). `run --fast` on case-shaped catalogues
+# (benchmarks/scale.py, docs/experiments.md "Issue 34") peaked at 4,450 MB on 366 MB of input (100k films) and
+# 11,430 MB on 1,107 MB (300k): 1,000 MB and 9.4 bytes a byte; 11 leaves a sixth for safety.
+PEAK_PER_INPUT_BYTE = 11.0
+BASE_MB = 1000.0
 
 
 def input_mb(folder: Path) -> float:

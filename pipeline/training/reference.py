@@ -16,6 +16,7 @@ import pandas as pd
 from pipeline.config import EvaluationConfig
 from pipeline.data.load import MovieData
 from pipeline.features.entities import Credits, EntityEncoder
+from pipeline.features.text_score import GramRidgeCV
 
 CATEGORICAL = ["age_rating", "actor_1", "actor_2", "actor_3", "director_1", "studio_1"]
 
@@ -23,7 +24,6 @@ CATEGORICAL = ["age_rating", "actor_1", "actor_2", "actor_3", "director_1", "stu
 def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np.ndarray, cfg: EvaluationConfig,
                           seed: int) -> np.ndarray:
     from catboost import CatBoostRegressor
-    from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import cross_val_predict
 
     def table(ids: np.ndarray, credits: dict[str, Credits]) -> pd.DataFrame:
@@ -51,7 +51,7 @@ def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np
     sources = [s for s in ("tagline", "description") if s in raw.embeddings]
     if sources:        # a folder without text vectors: the reference goes without its text column
         vectors = np.hstack([raw.embeddings[s] for s in sources])
-        ridge = RidgeCV(alphas=np.logspace(-1, 3, 9), gcv_mode="svd")   # = "auto"'s alpha and fit, 22% sooner
+        ridge = GramRidgeCV(alphas=tuple(np.logspace(-1, 3, 9)))     # RidgeCV's penalty and fit, 4x sooner
         frames["train"]["text_ridge"] = cross_val_predict(ridge, vectors[rows(train_ids)], y, cv=5)
         frames["holdout"]["text_ridge"] = ridge.fit(vectors[rows(train_ids)], y).predict(vectors[rows(holdout_ids)])
     model = CatBoostRegressor(iterations=cfg.reference_iterations, depth=6, learning_rate=cfg.reference_learning_rate,
