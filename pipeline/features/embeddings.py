@@ -176,7 +176,7 @@ class RecentTexts:
 
 
 RECENT = RecentTexts(20_000)       # 384 float32 each for MiniLM: 31 MB at most
-ENCODE_CHUNK_CHARS = 2_000_000    # a chunk of texts encoded, then stored: about a minute of this machine's CPU
+ENCODE_CHUNK_CHARS = 2_000_000    # a chunk of texts encoded, then stored: about two minutes on this 2-core machine
 
 
 class TextVectorStore:

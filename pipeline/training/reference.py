@@ -1,10 +1,10 @@
 """The simple reference every run compares the stack with: one untuned CatBoost on the same temporal split.
 
 CatBoost (1,500 trees, depth 6, learning rate 0.03, no tuning; `--fast` 300 trees at 0.15: params.yaml's
-`evaluation.reference_*`) on release year, runtime, age rating, tagline
-and description lengths, the three top-billed actors, the first director and the first studio as native
-categorical columns, out-of-fold entity mean/min/max encodings (the pipeline's EntityEncoder) and an
-out-of-fold ridge prediction from the text vectors as one more column, fitted on the training films only.
+`evaluation.reference_*`) on release year, runtime, age rating, tagline and description lengths, the three
+top-billed actors, the first director and the first studio as native categorical columns, out-of-fold entity
+mean/min/max encodings (the pipeline's EntityEncoder) and an out-of-fold ridge prediction from the text
+vectors as one more column (its penalty by leave-one-out), fitted on the training films only.
 The recipe is fixed on purpose: a reader can rebuild it in a page, and the stack has to earn its complexity
 against it (benchmarks/reference_catboost.py and benchmarks/backtest.py score it too).
 """
