@@ -85,11 +85,13 @@ def _predict(args: argparse.Namespace) -> None:
         say(note)
     more = f" (the first {SHOWN} shown)" if len(table) > SHOWN else ""
     end = time.perf_counter()
+    rate = f", then {len(table) / (end - loaded):,.0f} films/s" if len(table) >= RATE_FROM else ""
     say(f"{len(table):,} predictions written to {args.out}{more} in {end - start:.1f} s (the model loaded in "
-        f"{loaded - start:.1f} s, then {len(table) / max(end - loaded, 1e-9):,.0f} films/s)")
+        f"{loaded - start:.1f} s{rate})")
 
 
 SHOWN = 10      # movies printed by `predict`; the file has them all
+RATE_FROM = 1000    # films from which `predict` also says its rate (of one film, "0 films/s" says nothing)
 
 
 def prediction_line(row: dict, levels: tuple[float, ...]) -> str:
