@@ -39,8 +39,9 @@ def available_mb() -> float | None:
 
 def check_memory(folder: Path) -> None:
     """Refuse, in one line, a run whose estimated peak exceeds the memory available."""
-    needed, free = BASE_MB + PEAK_PER_INPUT_BYTE * input_mb(folder), available_mb()
+    size = input_mb(folder)
+    needed, free = BASE_MB + PEAK_PER_INPUT_BYTE * size, available_mb()
     if free is not None and needed > free:
-        raise InputError(str(folder), f"training on these {input_mb(folder):,.0f} MB of input needs about "
+        raise InputError(str(folder), f"training on these {size:,.0f} MB of input needs about "
                          f"{needed / 1024:,.1f} GB of memory at its peak, and this machine has {free / 1024:,.1f} GB "
                          f"available: free memory, or train on a part of the catalogue")

@@ -34,7 +34,7 @@ class GramRidgeCV(RegressorMixin, BaseEstimator):
     def fit(self, X: np.ndarray, y: np.ndarray) -> "GramRidgeCV":
         y = np.asarray(y, dtype=np.float64)
         n, alphas = len(y), np.asarray(self.alphas, dtype=np.float64)
-        mean, y_mean = np.asarray(X, dtype=np.float64).mean(axis=0), float(y.mean())
+        mean, y_mean = X.mean(axis=0, dtype=np.float64), float(y.mean())     # no float64 copy of all of X
 
         def centred(start: int) -> tuple[np.ndarray, np.ndarray]:
             rows = slice(start, start + self.CHUNK)
