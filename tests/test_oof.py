@@ -168,6 +168,40 @@ def test_shipped_bundle_predicts_the_same_after_save_and_load(setup, tiny_cfg, t
     assert list(after.columns) == ["movie_id", "predicted_rating", *names]
 
 
+def test_learners_fitted_together_fit_a_shared_block_once_and_predict_as_alone(setup, tiny_cfg, tmp_path,
+                                                                              monkeypatch) -> None:
+    """The shipped learners are fitted on the same rows (`fit_learners`): a block two of them read (the entity
+    encodings, each embedding block's neighbours) is fitted once and is one object, a model folder loads it
+    once, and every learner predicts exactly what it predicts fitted alone, before and after loading."""
+    from pipeline.model import blocks as blocks_module
+    from pipeline.model.registry import Learner, fit_learners, make_learner
+    _, _, _, train, _, y = setup
+    cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update={"exclude_blocks": ()})})
+    names = ["text_lgbm", "image_lgbm", "all_lgbm", "tabular_lgbm", "baseline_year_trend"]
+    fits: list[str] = []
+    for cls in (blocks_module.Entities, blocks_module.History, blocks_module.Neighbours):
+        original = cls.fit_transform
+        monkeypatch.setattr(cls, "fit_transform",
+                            lambda self, f, z, _o=original: fits.append(self.key()) or _o(self, f, z))
+    together = fit_learners(names, cfg, train, y)
+    assert sorted(k.split(",")[0] for k in fits) == ["('Entities'", "('History'", "('Neighbours'", "('Neighbours'"]
+    def neighbours(learner: Learner, source: str):
+        return next(b for b in learner.blocks_ if isinstance(b, blocks_module.Neighbours) and b.source == source)
+    assert neighbours(together["text_lgbm"], "text") is neighbours(together["all_lgbm"], "text")
+    assert neighbours(together["image_lgbm"], "image") is neighbours(together["all_lgbm"], "image")
+    shared: dict = {}
+    for name, learner in together.items():
+        learner.save(tmp_path / name)
+    loaded = {name: Learner.load(tmp_path / name, cfg, shared) for name in names}
+    assert neighbours(loaded["text_lgbm"], "text") is neighbours(loaded["all_lgbm"], "text")
+    memo: dict = {}
+    for name in names:
+        alone = make_learner(name, cfg).fit(train, y).predict(train)
+        np.testing.assert_array_equal(together[name].predict(train), alone)
+        np.testing.assert_array_equal(loaded[name].predict(train, loaded[name].features(train, memo)), alone)
+    assert len(memo) < sum(len(learner.blocks_) for learner in loaded.values())     # shared blocks: one entry
+
+
 def test_excluded_blocks_are_read_by_no_learner_before_or_after_loading(setup, tiny_cfg, tmp_path) -> None:
     from pipeline.model.blocks import Entities, Neighbours
     from pipeline.model.bundle import ModelBundle

@@ -160,11 +160,13 @@ class NeighbourEncoder:
         np.savez(path, **arrays)
 
     @classmethod
-    def load(cls, path: Path, **params: object) -> "NeighbourEncoder":
+    def load(cls, path: Path, sources: tuple[str, ...] | None = None, **params: object) -> "NeighbourEncoder":
+        """The encoder saved at `path`, with its embedding blocks among `sources` (None: all of them)."""
         z = load_arrays(path)
         enc = cls(tuple(int(k) for k in z["ks"]), **params)
         enc.y_ = z["y"]
         names = [key.split("__", 1)[1] for key in z if key.startswith("vectors__")]
+        names = [name for name in names if sources is None or name in sources]
         enc.vectors_ = {name: z[f"vectors__{name}"] for name in names}
         enc.projection_ = {name: (z[f"mean__{name}"], z[f"components__{name}"]) if f"mean__{name}" in z
                            else None for name in names}

@@ -4,6 +4,11 @@ Each block is fitted on a learner's training rows and their era-relative target 
 cross-fits what is fitted on ratings, so a training row never sees its own), then applied to any rows
 (`transform`). Each saves and loads its own fitted state, under the file names a model folder has
 always used; a block fitted on nothing (tabular columns, names) has no file.
+
+A fitted block carries `fit_id_`: a digest of its settings and of the rows and targets it was fitted on.
+Every fit is seeded, so two blocks with one id hold the same state: learners fitted on the same rows fit
+such a block once (pipeline/model/registry.py), a model folder loads it once, and a prediction computes its
+features once.
 """
 from __future__ import annotations
 
@@ -34,6 +39,7 @@ EMBEDDING_BLOCKS = (TEXT, IMAGE)
 class Block:
     """A block with nothing fitted: its columns are read from the frame."""
     name: str
+    fit_id_: str      # what it was fitted on, and how (set by the learner that fits or loads it)
 
     def key(self) -> str:
         """What the block is before it is fitted: its class and settings (fitted state ends in "_")."""
@@ -126,21 +132,26 @@ def neighbour_settings(cfg: Config) -> dict[str, Any]:
 
 
 class Neighbours(Encoded):
-    """The ratings of each movie's nearest neighbours in the embedding blocks the learner reads."""
-    name, file, kind = NEIGHBOURS, "neighbours.npz", NeighbourEncoder
+    """The ratings of each movie's nearest neighbours in one embedding block (text or image)."""
+    name, kind = NEIGHBOURS, NeighbourEncoder
+    OLD_FILE = "neighbours.npz"     # format 8 and older: one file for every embedding block the learner read
 
-    def __init__(self, cfg: Config, embeddings: tuple[str, ...]):
-        self.ks, self.settings, self.embeddings = cfg.embeddings.neighbours, neighbour_settings(cfg), embeddings
-
-    def _vectors(self, frame: MovieFrame) -> dict[str, np.ndarray]:
-        return {b: frame.blocks[b] for b in self.embeddings}
+    def __init__(self, cfg: Config, source: str):
+        self.ks, self.settings, self.source = cfg.embeddings.neighbours, neighbour_settings(cfg), source
+        self.file = f"neighbours_{source}.npz"
 
     def fit_transform(self, frame: MovieFrame, z: np.ndarray) -> pd.DataFrame:
         self.encoder_ = NeighbourEncoder(self.ks, **self.settings)
-        return self.encoder_.fit_transform(self._vectors(frame), z)
+        return self.encoder_.fit_transform({self.source: frame.blocks[self.source]}, z)
 
     def transform(self, frame: MovieFrame) -> pd.DataFrame:
-        return self.encoder_.transform(self._vectors(frame))
+        return self.encoder_.transform({self.source: frame.blocks[self.source]})
+
+    def load(self, folder: Path) -> "Neighbours":
+        if (folder / self.file).is_file():
+            return super().load(folder)
+        self.encoder_ = NeighbourEncoder.load(folder / self.OLD_FILE, sources=(self.source,), **self.settings)
+        return self
 
 
 class StoryScore(Encoded):
@@ -208,6 +219,7 @@ class Words(Block):
 class Design:
     """The sparse design of the wide ridge (one-hot names, TF-IDF words, spline years, embeddings): one
     block for the whole matrix, fitted without the target."""
+    fit_id_: str
 
     def __init__(self, design: SparseDesign):
         self.design = design

@@ -88,7 +88,8 @@ class ModelBundle:
 
     def _predict(self, data: MovieData, cache_dir: Path, reasons: bool) -> tuple[pd.DataFrame, pd.DataFrame | None]:
         frame = self.frame(data, cache_dir)
-        features = {name: learner.features(frame) for name, learner in self.learners.items()}
+        memo: dict[str, object] = {}     # a block learners share (one fit) is transformed once
+        features = {name: learner.features(frame, memo) for name, learner in self.learners.items()}
         preds = {name: learner.predict(frame, features[name]) for name, learner in self.learners.items()}
         stacked = self.stacker.predict(stack_table(frame, preds, self.stacker.cfg.raw_features))
         out = pd.DataFrame({"movie_id": frame.ids, "predicted_rating": stacked} | preds)
@@ -230,7 +231,8 @@ class ModelBundle:
         spec = FrameSpec(frame_meta["origin"], frame_meta["dims"], frame_meta["modalities"], vectorizers,
                          frame_meta["encoders"])
         stacker = Stacker.load(folder / "stacker", cfg.stacking)
-        learners = {name: Learner.load(folder / "learners" / name, cfg) for name in stacker.learners}
+        shared: dict = {}                # a block fitted once for several learners is read once
+        learners = {name: Learner.load(folder / "learners" / name, cfg, shared) for name in stacker.learners}
         intervals = None
         if (folder / "intervals.json").is_file():
             intervals = IntervalModel.from_parts(cfg.intervals, read_json(folder / "intervals.json"),

@@ -19,7 +19,7 @@ from typing import Any
 
 from pipeline.errors import InputError
 
-FORMAT = 8          # what this code writes
+FORMAT = 9          # what this code writes
 OLDEST = 3          # the oldest format it reads
 PACKAGE = "movie-rating-pipeline"
 
@@ -29,7 +29,11 @@ PACKAGE = "movie-rating-pipeline"
 # `report.driver_rows`, and the reasons' baseline year (reference.json: the last training year, where earlier
 # formats hold the mean year; each folder keeps its own, so its reasons do not change); 6 `serve`; 7
 # `serve.batch_wait_ms` and `serve.whatif_seconds`, and the manifest's `training_commit` and `data_fingerprint`
-# (the run that wrote the folder; earlier folders did not record them: null).
+# (the run that wrote the folder; earlier folders did not record them: null); 8 the reference CatBoost's budget;
+# 9 one neighbour file per embedding block (`neighbours_<block>.npz`; a learner of an older folder holds one
+# `neighbours.npz` for the blocks it read, which pipeline/model/blocks.py still reads) and each learner's record
+# of what its blocks were fitted on (`fits` in learner.json: a block fitted once for several learners is read
+# once; older folders record none, and each learner reads its own).
 
 
 def _to_4(config: dict[str, Any]) -> dict[str, Any]:
@@ -71,7 +75,13 @@ def _to_8(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5, 5: _to_6, 6: _to_7, 7: _to_8}
+def _to_9(config: dict[str, Any]) -> dict[str, Any]:
+    """Format 9 changed files, not parameters (the neighbour files and the learners' fits, above)."""
+    return config
+
+
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: _to_4, 4: _to_5, 5: _to_6, 6: _to_7, 7: _to_8,
+                                                                    8: _to_9}
 # (each N to N + 1)
 
 

@@ -8,8 +8,10 @@ Adding a learner is adding one REGISTRY entry; its defaults live in params.yaml 
 from __future__ import annotations
 
 import difflib
+import hashlib
 import importlib.util
 import json
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -53,7 +55,6 @@ from pipeline.model.target import EraTarget
 # learner parameters that shape the features, not the head
 FEATURE_PARAMS = ("n_components", "max_words", "n_knots", "text_alphas")
 SETTINGS = ("name", "cfg", "drop")      # a learner's parameters besides its head's and its features'
-ROWS = "rows"                           # the key under which a memo of fitted blocks keeps its rows and ratings
 
 
 def catboost_space(trial: Any) -> dict[str, Any]:
@@ -189,7 +190,7 @@ class Learner:
         made += [Entities(cfg)] if ENTITIES in blocks else []
         made += [History(cfg)] if HISTORY in blocks else []
         made += [Columns(NAMES)] if NAMES in blocks else []
-        made += [Neighbours(cfg, embeddings)] if NEIGHBOURS in blocks and embeddings else []
+        made += [Neighbours(cfg, b) for b in embeddings] if NEIGHBOURS in blocks else []
         made += [StoryScore(cfg, tuple(self.params["text_alphas"]))] if TEXT_SCORE in blocks and TEXT in present else []
         made += [Components(b, self._n_components(), cfg.seed) for b in embeddings]
         made += [Words(self._n_components(), cfg.seed)] if WORDS in blocks else []
@@ -210,32 +211,29 @@ class Learner:
 
     def features(self, frame: MovieFrame, memo: dict[str, Any] | None = None) -> pd.DataFrame | Sparse:
         """The head's input for the frame's movies, from the fitted blocks. `memo`: features of these same
-        rows by block key, left by earlier calls of learners whose blocks came from one `fit` memo (so one
-        key is one fitted block); tuning's trials on one inner fold share both memos."""
+        rows by the blocks' `fit_id_`, left by earlier calls (a block other learners share is transformed
+        once: at predict, and on tuning's validation rows)."""
         memo = {} if memo is None else memo
-        keys = [block.key() for block in self.blocks_]
-        for key, block in zip(keys, self.blocks_):
-            if key not in memo:
-                memo[key] = block.transform(frame)
-        X = self._combine([memo[key] for key in keys], len(frame))
+        for block in self.blocks_:
+            if block.fit_id_ not in memo:
+                memo[block.fit_id_] = block.transform(frame)
+        X = self._combine([memo[block.fit_id_] for block in self.blocks_], len(frame))
         # the columns the head was fitted on, in its order: a model folder saved before a block gained
         # columns still reads its own (CatBoost, for one, takes its columns by position)
         return X if isinstance(X, Sparse) else X[self.columns_]
 
     def fit(self, frame: MovieFrame, y: np.ndarray, memo: dict[str, tuple] | None = None) -> "Learner":
-        """`memo`: blocks already fitted on these same rows and era targets, by their key, where this fit
-        leaves its own (tuning's trials on one inner fold share one: a trial refits only what it changes).
-        It records its rows and targets and refuses others."""
+        """`memo`: blocks already fitted, with their features of the rows they were fitted on, by `fit_id_`
+        (its settings, rows and targets), where this fit leaves its own: learners fitted on the same rows
+        (`fit_learners`; tuning's trials on one inner fold) fit a block they share once."""
         head_params = {k: v for k, v in self.params.items() if k not in FEATURE_PARAMS}
         mode = "raw" if self.spec.modality == "baseline" else self.cfg.learners.target
         years = frame.tabular["year"].to_numpy()
         self.target_ = EraTarget(mode, self.cfg.learners.trend_after).fit(years, y)
         z = self.target_.transform(years, y)
+        rows = _digest(pd.util.hash_array(np.asarray(frame.ids)), z)
         memo = {} if memo is None else memo
-        rows = memo.setdefault(ROWS, (frame.ids, z))
-        if not (np.array_equal(rows[0], frame.ids) and np.array_equal(rows[1], z)):
-            raise ValueError("a memo of fitted blocks serves one set of rows and ratings; these differ")
-        fitted = [_fitted(block, frame, z, memo) for block in self._blocks(set(frame.blocks))]
+        fitted = [_fitted(block, frame, z, rows, memo) for block in self._blocks(set(frame.blocks))]
         self.blocks_ = [block for block, _ in fitted]
         X = self._combine([features for _, features in fitted], len(frame))
         self.columns_ = list(X.columns)
@@ -259,27 +257,62 @@ class Learner:
         (folder / "learner.json").write_text(json.dumps(
             {"name": self.name, "params": self.params, "columns": self.columns_,
              "pca": sorted(b.name for b in self.blocks_ if isinstance(b, Components)),
-             "target": self.target_.to_dict()}, indent=2))
+             "fits": [block.fit_id_ for block in self.blocks_], "target": self.target_.to_dict()}, indent=2))
 
     @classmethod
-    def load(cls, folder: Path, cfg: Config) -> "Learner":
+    def load(cls, folder: Path, cfg: Config, shared: dict[str, Block | Design] | None = None) -> "Learner":
+        """The learner saved in `folder`. `shared`: blocks loaded by learners before it, by `fit_id_`; a block
+        fitted once for several learners is read once (a folder of format 8 or older records no fits: each
+        learner reads its own)."""
         meta = read_json(folder / "learner.json")
         learner = cls(meta["name"], cfg, **meta["params"])
         learner.columns_ = meta["columns"]
         learner.target_ = EraTarget.from_dict(meta["target"])
         learner.head_ = HEADS[learner.spec.head].load(folder)
         present = set(meta["pca"]) | ({TEXT} if (folder / StoryScore.file).exists() else set())
-        learner.blocks_ = [block.load(folder) for block in learner._blocks(present)]
+        blocks = learner._blocks(present)
+        fits = meta.get("fits") or [f"{folder}#{k}" for k in range(len(blocks))]    # format 8 and older
+        shared = {} if shared is None else shared
+        learner.blocks_ = []
+        for block, fit_id in zip(blocks, fits):
+            if fit_id not in shared:
+                shared[fit_id] = block.load(folder)
+                shared[fit_id].fit_id_ = fit_id
+            learner.blocks_.append(shared[fit_id])
         return learner
 
 
-def _fitted(block: Block | Design, frame: MovieFrame, z: np.ndarray, memo: dict[str, tuple]) -> tuple:
-    """The block fitted on `frame` and `z`, with its features of those rows: from `memo` if it has one
-    with the same settings, else fitted now and left there."""
-    key = block.key()
-    if key not in memo:
-        memo[key] = (block, block.fit_transform(frame, z))
-    return memo[key]
+def fit_learners(names: list[str], cfg: Config, frame: MovieFrame, y: np.ndarray) -> dict[str, Learner]:
+    """The learners `names` fitted on the same rows, each feature block they share fitted once (the entity
+    encodings of every learner that reads credits, the neighbours of each embedding block). A block's
+    features are kept only while a learner still to fit reads it."""
+    learners = {name: make_learner(name, cfg) for name in names}
+    waiting = Counter(block.key() for learner in learners.values() for block in learner._blocks(set(frame.blocks)))
+    memo: dict[str, tuple] = {}
+    for learner in learners.values():
+        learner.fit(frame, y, memo)
+        waiting.subtract(block.key() for block in learner.blocks_)
+        for fit_id in [f for f, (block, _) in memo.items() if waiting[block.key()] <= 0]:
+            del memo[fit_id]
+    return learners
+
+
+def _digest(*parts: Any) -> str:
+    """A short digest of arrays and strings (what a block was fitted on)."""
+    h = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else str(part).encode())
+    return h.hexdigest()
+
+
+def _fitted(block: Block | Design, frame: MovieFrame, z: np.ndarray, rows: str, memo: dict[str, tuple]) -> tuple:
+    """The block fitted on `frame` and `z` (digested as `rows`), with its features of those rows: from `memo`
+    if it has one with the same settings fitted on the same rows and targets, else fitted now and left there."""
+    fit_id = _digest(block.key(), rows)
+    if fit_id not in memo:
+        block.fit_id_ = fit_id
+        memo[fit_id] = (block, block.fit_transform(frame, z))
+    return memo[fit_id]
 
 
 def known_parameters(name: str) -> set[str]:

@@ -14,7 +14,7 @@ from pipeline.features.prepare import prepare
 from pipeline.model.bundle import ModelBundle
 from pipeline.model.catalogue import Catalogue
 from pipeline.model.intervals import IntervalModel
-from pipeline.model.registry import make_learner
+from pipeline.model.registry import fit_learners
 from pipeline.model.stacker import Stacker
 
 
@@ -25,7 +25,7 @@ def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names:
     prep = prepare(data, cfg, fit_ids, cache_dir)
     rows = prep.data.movies.index.get_indexer(fit_ids)
     frame, y = prep.frame.take(rows), prep.data.movies["rating"].to_numpy()[rows]
-    learners = {name: make_learner(name, cfg).fit(frame, y) for name in learner_names}
+    learners = fit_learners(learner_names, cfg, frame, y)
     # the reasons' baseline: a film of the last training year (what a producer's film is compared with:
     # one released now, so "release year" is the era's move since), other raw columns at their means
     reference = {col: float(frame.tabular[col].astype(np.float64).mean()) for col in stacker.cfg.raw_features}
