@@ -23,15 +23,17 @@ TINY_LEARNERS = {
     "image_lgbm": {"n_components": 8, "n_estimators": 40, "learning_rate": 0.1, "num_leaves": 7},
     "all_lgbm": {"n_components": 4, "n_estimators": 60, "learning_rate": 0.1, "num_leaves": 15},
     "all_ridge": {"alpha": 10.0, "max_words": 2000, "n_knots": 5},
-    "seed_net": {"n_components": 8, "epochs": 15, "batch_size": 128, "learning_rate": 0.003, "dropout": 0.1,
-                 "weight_decay": 0.0001, "patience": 5, "validation_fraction": 0.1},
+    "seed_net": {"n_components": 8, "epochs": 5, "batch_size": 128, "learning_rate": 0.003, "dropout": 0.1,
+                 "weight_decay": 0.0001, "patience": 2, "validation_fraction": 0.1},
 }
 TINY = {"split": {"n_folds": 3}, "entities": {"inner_folds": 3},
         "learners": {"params": TINY_LEARNERS},
-        "tuning": {"trials": {name: 2 for name in TINY_LEARNERS}, "stacker_trials": 3},
+        "tuning": {"trials": {name: 2 for name in TINY_LEARNERS if name != "seed_net"},   # as params.yaml: untuned
+                   "stacker_trials": 3},
         "whatif": {"pool_size": 25, "trials": 40, "rounds": 4},
         "ultimate": {"trials": 60},
-        "evaluation": {"bootstrap": 100}, "report": {"shap_rows": 100, "umap_rows": 200, "top_features": 10}}
+        "evaluation": {"bootstrap": 100, "reference_iterations": 100, "reference_learning_rate": 0.3},
+        "report": {"shap_rows": 100, "umap_rows": 200, "top_features": 10}}
 
 
 @pytest.fixture(scope="session")

@@ -84,6 +84,7 @@ def test_killed_run_resumes_its_studies(demo_dir: Path, tiny_params: Path, tmp_p
     raw = yaml.safe_load(tiny_params.read_text())
     raw["profiles"]["tiny"]["tuning"]["trials"] = {"tabular_catboost": 6}
     raw["profiles"]["tiny"]["ablation"] = {"enabled": False}
+    raw["profiles"]["tiny"]["learners"] |= {"enabled": ["tabular_catboost"], "stacked": ["tabular_catboost"]}
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(raw))
     out = tmp_path / "out"
