@@ -31,13 +31,17 @@ def setup(demo_dir: Path, tiny_cfg: Config, tmp_path_factory: pytest.TempPathFac
 class Spy:
     """A learner that remembers which movies it was fitted on and predicts 1 for those."""
     fitted: list[set[int]] = []
+    blocks_: list = []
 
-    def fit(self, frame, y):
+    def fit(self, frame, y, memo=None):
         self.seen_ = set(frame.ids.tolist())
         Spy.fitted.append(self.seen_)
         return self
 
-    def predict(self, frame):
+    def features(self, frame, memo=None):
+        return frame
+
+    def predict(self, frame, X=None):
         return np.array([float(i in self.seen_) for i in frame.ids])
 
     @property
@@ -200,6 +204,30 @@ def test_learners_fitted_together_fit_a_shared_block_once_and_predict_as_alone(s
         np.testing.assert_array_equal(together[name].predict(train), alone)
         np.testing.assert_array_equal(loaded[name].predict(train, loaded[name].features(train, memo)), alone)
     assert len(memo) < sum(len(learner.blocks_) for learner in loaded.values())     # shared blocks: one entry
+
+
+def test_learners_cross_fitted_in_turn_share_each_folds_blocks_and_predict_as_alone(setup, tiny_cfg,
+                                                                                     monkeypatch) -> None:
+    """The learners stage cross-fits its learners one after another on the same folds, with one BlockMemo per
+    fold: a block two learners read is fitted once per fold, and every out-of-fold and holdout prediction is
+    what the learner predicts cross-fitted alone. Once the last learner reading a block is done, the memo
+    holds nothing of it."""
+    from pipeline.model import blocks as blocks_module
+    from pipeline.model.registry import BlockMemo, make_learner
+    _, splits, _, train, holdout, y = setup
+    names = ["text_lgbm", "all_lgbm", "image_lgbm"]
+    alone = {name: run_oof(name, tiny_cfg, train, y, holdout, splits) for name in names}
+    fits: list[str] = []
+    original = blocks_module.Neighbours.fit_transform
+    monkeypatch.setattr(blocks_module.Neighbours, "fit_transform",
+                        lambda self, f, z: fits.append(self.source) or original(self, f, z))
+    memos = [BlockMemo([make_learner(n, tiny_cfg) for n in names], set(train.blocks)) for _ in range(splits.n_folds)]
+    for name in names:
+        shared = run_oof(name, tiny_cfg, train, y, holdout, splits, memos=memos)
+        pd.testing.assert_series_equal(shared.oof, alone[name].oof)
+        pd.testing.assert_series_equal(shared.holdout, alone[name].holdout)
+    assert sorted(fits) == sorted(["text", "image"] * splits.n_folds)      # not twice each
+    assert all(not memo.fits and not any(memo.features.values()) for memo in memos)
 
 
 def test_excluded_blocks_are_read_by_no_learner_before_or_after_loading(setup, tiny_cfg, tmp_path) -> None:

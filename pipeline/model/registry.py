@@ -14,7 +14,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -282,18 +282,37 @@ class Learner:
         return learner
 
 
+class BlockMemo:
+    """What learners fitted on the same rows share: each feature block they read fitted once (`fits`: by
+    `fit_id_`, the block and its features of those rows, as `Learner.fit` takes them) and its features of
+    other rows (`rows(name)`, as `Learner.features` takes them). A block is kept only while a learner still
+    to come reads it (`done`)."""
+
+    def __init__(self, learners: Iterable[Learner], present: set[str]):
+        self.waiting = Counter(block.key() for learner in learners for block in learner._blocks(present))
+        self.fits: dict[str, tuple] = {}
+        self.features: dict[str, dict[str, Any]] = {}
+
+    def rows(self, name: str) -> dict[str, Any]:
+        """The blocks' features of the rows called `name` (one set of rows per name)."""
+        return self.features.setdefault(name, {})
+
+    def done(self, learner: Learner) -> None:
+        """`learner` is fitted and has predicted: drop the blocks no learner still to come reads."""
+        self.waiting.subtract(block.key() for block in learner.blocks_)
+        gone = {fit_id for fit_id, (block, _) in self.fits.items() if self.waiting[block.key()] <= 0}
+        for memo in (self.fits, *self.features.values()):
+            for fit_id in gone & memo.keys():
+                del memo[fit_id]
+
+
 def fit_learners(names: list[str], cfg: Config, frame: MovieFrame, y: np.ndarray) -> dict[str, Learner]:
-    """The learners `names` fitted on the same rows, each feature block they share fitted once (the entity
-    encodings of every learner that reads credits, the neighbours of each embedding block). A block's
-    features are kept only while a learner still to fit reads it."""
+    """The learners `names` fitted on the same rows, each feature block they share fitted once (the name
+    history of every learner that reads credits, the neighbours of each embedding block)."""
     learners = {name: make_learner(name, cfg) for name in names}
-    waiting = Counter(block.key() for learner in learners.values() for block in learner._blocks(set(frame.blocks)))
-    memo: dict[str, tuple] = {}
+    memo = BlockMemo(learners.values(), set(frame.blocks))
     for learner in learners.values():
-        learner.fit(frame, y, memo)
-        waiting.subtract(block.key() for block in learner.blocks_)
-        for fit_id in [f for f, (block, _) in memo.items() if waiting[block.key()] <= 0]:
-            del memo[fit_id]
+        memo.done(learner.fit(frame, y, memo.fits))
     return learners
 
 

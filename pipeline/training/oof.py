@@ -18,7 +18,7 @@ from pipeline.config import Config
 from pipeline.data.splits import Splits
 from pipeline.features.frame import MovieFrame
 from pipeline.io import read_json, write_json, write_table
-from pipeline.model.registry import make_learner
+from pipeline.model.registry import BlockMemo, make_learner
 from pipeline.progress import track
 
 log = logging.getLogger(__name__)
@@ -66,16 +66,22 @@ class OOFResult:
 
 
 def run_oof(name: str, cfg: Config, train: MovieFrame, y: np.ndarray, holdout: MovieFrame,
-            splits: Splits, drop: frozenset[str] = frozenset()) -> OOFResult:
+            splits: Splits, drop: frozenset[str] = frozenset(), memos: list[BlockMemo] | None = None) -> OOFResult:
+    """`memos`: one per fold, shared by the learners cross-fitted in turn on these folds (a block two of them
+    read is fitted, and transforms the fold's predicted rows, once). The holdout is predicted without it, so
+    the time a learner takes to predict it is its own."""
     start = time.perf_counter()
     oof = np.full(len(train), np.nan)
     holdout_preds, rmses, importances, predict_seconds = [], [], {}, []
     for k, (fit_pos, pred_pos) in enumerate(track(splits.fold_positions(), f"{name} folds", announce=False)):
-        learner = make_learner(name, cfg, drop).fit(train.take(fit_pos), y[fit_pos])
-        oof[pred_pos] = learner.predict(train.take(pred_pos))
+        memo = memos[k] if memos is not None else BlockMemo([], set())
+        learner = make_learner(name, cfg, drop).fit(train.take(fit_pos), y[fit_pos], memo.fits)
+        rows = train.take(pred_pos)
+        oof[pred_pos] = learner.predict(rows, learner.features(rows, memo.rows("predicted")))
         tic = time.perf_counter()
         holdout_preds.append(learner.predict(holdout))
         predict_seconds.append(time.perf_counter() - tic)
+        memo.done(learner)
         rmses.append(float(np.sqrt(np.mean((oof[pred_pos] - y[pred_pos]) ** 2))))
         importances[f"fold{k}"] = learner.head_.importance()
         log.info("%s fold %d/%d: rmse %.4f", name, k + 1, splits.n_folds, rmses[-1])
