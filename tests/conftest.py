@@ -29,7 +29,7 @@ TINY_LEARNERS = {
 TINY = {"split": {"n_folds": 3}, "entities": {"inner_folds": 3},
         "learners": {"params": TINY_LEARNERS},
         "tuning": {"trials": {name: 2 for name in TINY_LEARNERS if name != "seed_net"},   # as params.yaml: untuned
-                   "stacker_trials": 3},
+                   "stacker_trials": 3, "inner_folds": 2},
         "whatif": {"pool_size": 25, "trials": 40, "rounds": 4},
         "ultimate": {"trials": 60},
         "evaluation": {"bootstrap": 100, "reference_iterations": 100, "reference_learning_rate": 0.3},
