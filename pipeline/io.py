@@ -116,6 +116,21 @@ def write_text(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def _digest(obj: Any) -> str:
+    if isinstance(obj, np.ndarray):          # whole arrays by content (str() would elide the middle)
+        return f"{obj.dtype}{obj.shape}:" + hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()
+    if isinstance(obj, np.generic):
+        return repr(obj.item())
+    return str(obj)
+
+
+def fingerprint(*parts: Any) -> str:
+    """The project's one digest of what a piece of work depended on (arrays by content, other objects by
+    their JSON or str): keys the run's checkpoints, tuning studies and each fitted feature block."""
+    text = json.dumps(parts, sort_keys=True, default=_digest)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as fh:

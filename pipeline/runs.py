@@ -12,8 +12,7 @@ import pandas as pd
 
 from pipeline.config import PROJECT_ROOT
 from pipeline.errors import InputError
-from pipeline.io import read_json, sha256_file, write_json
-from pipeline.training.checkpoint import fingerprint
+from pipeline.io import fingerprint, read_json, sha256_file, write_json
 
 FOLDER = "runs"
 

@@ -149,7 +149,7 @@ def test_concurrent_predicts_share_model_calls_and_answer_as_one_at_a_time(model
 def test_health_names_the_training_run(model: Model) -> None:
     import json
 
-    from pipeline.training.checkpoint import fingerprint
+    from pipeline.io import fingerprint
     health = TestClient(build_app(model, model.bundle.cfg.serve)).get("/health").json()["model"]
     run = json.loads((model.folder.parent / "run.json").read_text())      # the run that wrote the folder
     assert health["data_fingerprint"] == fingerprint(run["data_fingerprint"])

@@ -8,7 +8,6 @@ Adding a learner is adding one REGISTRY entry; its defaults live in params.yaml 
 from __future__ import annotations
 
 import difflib
-import hashlib
 import importlib.util
 import json
 from collections import Counter
@@ -23,7 +22,7 @@ from pipeline.config import Config
 from pipeline.errors import InputError
 from pipeline.features.frame import MovieFrame
 from pipeline.features.sparse import Sparse, SparseDesign
-from pipeline.io import read_json
+from pipeline.io import fingerprint, read_json
 from pipeline.model.blocks import (
     BLOCKS,
     DERIVED_BLOCKS,
@@ -231,7 +230,7 @@ class Learner:
         years = frame.tabular["year"].to_numpy()
         self.target_ = EraTarget(mode, self.cfg.learners.trend_after).fit(years, y)
         z = self.target_.transform(years, y)
-        rows = _digest(pd.util.hash_array(np.asarray(frame.ids)), z)
+        rows = fingerprint(pd.util.hash_array(np.asarray(frame.ids)), z)
         memo = {} if memo is None else memo
         fitted = [_fitted(block, frame, z, rows, memo) for block in self._blocks(set(frame.blocks))]
         self.blocks_ = [block for block, _ in fitted]
@@ -316,18 +315,10 @@ def fit_learners(names: list[str], cfg: Config, frame: MovieFrame, y: np.ndarray
     return learners
 
 
-def _digest(*parts: Any) -> str:
-    """A short digest of arrays and strings (what a block was fitted on)."""
-    h = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        h.update(np.ascontiguousarray(part).tobytes() if isinstance(part, np.ndarray) else str(part).encode())
-    return h.hexdigest()
-
-
 def _fitted(block: Block | Design, frame: MovieFrame, z: np.ndarray, rows: str, memo: dict[str, tuple]) -> tuple:
     """The block fitted on `frame` and `z` (digested as `rows`), with its features of those rows: from `memo`
     if it has one with the same settings fitted on the same rows and targets, else fitted now and left there."""
-    fit_id = _digest(block.key(), rows)
+    fit_id = fingerprint(block.key(), rows)
     if fit_id not in memo:
         block.fit_id_ = fit_id
         memo[fit_id] = (block, block.fit_transform(frame, z))

@@ -21,8 +21,8 @@ def learners(cfg: Config, data: Labelled, names: list[str], units: Units, folder
     everyone = names + list(BASELINES)
     # per fold, the blocks learners share (fitted once; a learner whose result is reused fits nothing, and
     # what only it would have released is dropped with the stage)
-    memos = [BlockMemo([make_learner(n, cfg) for n in everyone], set(data.train.blocks))
-             for _ in range(data.splits.n_folds)]
+    planned = [make_learner(n, cfg) for n in everyone]
+    memos = [BlockMemo(planned, set(data.train.blocks)) for _ in range(data.splits.n_folds)]
 
     def fit(name: str) -> tuple[OOFResult, list]:
         result = run_oof(name, cfg, data.train, data.y, data.holdout, data.splits, memos=memos)

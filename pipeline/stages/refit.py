@@ -12,12 +12,12 @@ import numpy as np
 from pipeline.artifacts import STACK
 from pipeline.config import Config
 from pipeline.data.load import MovieData
+from pipeline.io import fingerprint
 from pipeline.model.bundle import ModelBundle
 from pipeline.model.intervals import IntervalModel
 from pipeline.model.stacker import Stacker
 from pipeline.runner import Folders, Units
 from pipeline.runs import git_commit
-from pipeline.training.checkpoint import fingerprint
 from pipeline.training.refit import fit_bundle
 
 

@@ -11,29 +11,13 @@ either a complete unit or none.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from pipeline.io import read_json, sha256_file, write_json
+from pipeline.io import fingerprint, read_json, sha256_file, write_json
 
 log = logging.getLogger(__name__)
-
-
-def _digest(obj: Any) -> str:
-    if isinstance(obj, np.ndarray):          # whole arrays by content (str() would elide the middle)
-        return f"{obj.dtype}{obj.shape}:" + hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()
-    if isinstance(obj, np.generic):
-        return repr(obj.item())
-    return str(obj)
-
-
-def fingerprint(*parts: Any) -> str:
-    text = json.dumps(parts, sort_keys=True, default=_digest)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def code_fingerprint() -> str:

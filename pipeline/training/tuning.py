@@ -18,19 +18,18 @@ from pipeline.config import Config, TuningConfig
 from pipeline.data.splits import shuffled_folds
 from pipeline.features.frame import MovieFrame
 from pipeline.features.prepare import Labelled
-from pipeline.io import write_json
+from pipeline.io import fingerprint, write_json
 from pipeline.model.registry import REGISTRY, available, make_learner
 from pipeline.model.stacker import Stacker
 from pipeline.progress import track
-from pipeline.training.checkpoint import fingerprint as checkpoint_fingerprint
 from pipeline.training.scheduler import StudyPlan, TuningResult, drive, protocol, result, space_signature
 
 log = logging.getLogger(__name__)
 
 
-def fingerprint(*parts: Any) -> str:
-    """A study's name suffix: the project's one fingerprint (pipeline/training/checkpoint.py), shortened."""
-    return checkpoint_fingerprint(*parts)[:12]
+def study_key(*parts: Any) -> str:
+    """A study's name suffix: the project's one fingerprint (pipeline/io.py), shortened."""
+    return fingerprint(*parts)[:12]
 
 
 def _inner_folds(n: int, cfg: TuningConfig, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -65,7 +64,7 @@ def learner_plan(name: str, cfg: Config, frame: MovieFrame, y: np.ndarray) -> St
                 raise optuna.TrialPruned()
         return float(np.sqrt(np.mean(errors)))
 
-    key = fingerprint(name, frame.ids, y, cfg.model_inputs(), defaults, space_signature(space),
+    key = study_key(name, frame.ids, y, cfg.model_inputs(), defaults, space_signature(space),
                       protocol(cfg.tuning, cfg.seed))
     return StudyPlan(f"{name}-{key}", space, defaults, objective)
 
@@ -95,7 +94,7 @@ def tune_stacker(cfg: Config, learners: list[str], table: pd.DataFrame, y: np.nd
                            - y[v]) ** 2) for f, v in folds]
         return float(np.sqrt(np.mean(errors)))
 
-    key = fingerprint(learners, table.to_numpy(), y, defaults, space_signature(stacker_space),
+    key = study_key(learners, table.to_numpy(), y, defaults, space_signature(stacker_space),
                       protocol(cfg.tuning, cfg.seed))      # a new search range starts a new study
     plan = StudyPlan(f"stacker-{key}", stacker_space, defaults, objective)
     study = drive(plan, cfg.tuning.stacker_trials, cfg.tuning, storage, cfg.seed)
