@@ -84,9 +84,12 @@ class Units:
         return value
 
 
-def run_stages(stages: tuple[Stage, ...], state: dict[str, Any], timer: StageTimer) -> dict[str, Any]:
-    """Each stage in turn on `state` (the values made so far, by name); the final state."""
-    for stage in stages:
+def run_stages(stages: tuple[Stage, ...], state: dict[str, Any], timer: StageTimer,
+               keep: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Each stage in turn on `state` (the values made so far, by name); the final state. A value is let go
+    after the last stage that reads it (the frames of every row are not held through the refit), unless the
+    caller reads it from the final state (`keep`)."""
+    for k, stage in enumerate(stages):
         missing = [n for n in stage.needs if n not in state]
         if missing:
             raise TypeError(f"stage {stage.name} reads {', '.join(missing)}, which no earlier stage makes")
@@ -94,10 +97,12 @@ def run_stages(stages: tuple[Stage, ...], state: dict[str, Any], timer: StageTim
         if reason:
             timer.skip(stage.name, reason)
             state |= stage.when_skipped
-            continue
-        with timer.stage(stage.name):
-            made = stage.run(**{n: state[n] for n in stage.needs}) or {}
-        if set(made) != set(stage.makes):
-            raise TypeError(f"stage {stage.name} made {sorted(made)}, its table entry says {sorted(stage.makes)}")
-        state |= made
+        else:
+            with timer.stage(stage.name):
+                made = stage.run(**{n: state[n] for n in stage.needs}) or {}
+            if set(made) != set(stage.makes):
+                raise TypeError(f"stage {stage.name} made {sorted(made)}, its table entry says {sorted(stage.makes)}")
+            state |= made
+        wanted = {"cfg", *keep, *(n for later in stages[k + 1:] for n in later.needs)}
+        state = {n: v for n, v in state.items() if n in wanted}
     return state

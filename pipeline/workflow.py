@@ -85,7 +85,7 @@ def run(cfg: Config, data_dir: Path, out_dir: Path, *, params_source: str) -> di
     timer = StageTimer()
     state = run_stages(STAGES, {
         "cfg": cfg, "data_dir": data_dir, "params_source": params_source, "folders": folders, "timer": timer,
-        "sign_key": signing_key(cfg.signing.key_file)}, timer)
+        "sign_key": signing_key(cfg.signing.key_file)}, timer, keep=("metrics", "run_info", "units"))
     metrics = state["metrics"]
     run_info = state["run_info"] | {"timings": timer.timings, "peak_memory_mb": timer.peak_mb}
     write_json(folders.staged(folders.art / "run.json"), run_info)       # now with the report stage's time

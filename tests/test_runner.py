@@ -3,6 +3,7 @@ skipped stage leaves what its row says it makes when skipped; a unit of work is 
 fingerprint and files are unchanged."""
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import pytest
@@ -19,13 +20,26 @@ def test_stages_pass_values_by_name_and_are_checked_against_their_row() -> None:
     cfg = project_config({})
     double = Stage("double", lambda x: {"y": 2 * x}, makes=("y",))
     add = Stage("add", lambda x, y: {"z": x + y}, makes=("z",))
-    assert run_stages((double, add), {"cfg": cfg, "x": 3}, StageTimer())["z"] == 9
+    assert run_stages((double, add), {"cfg": cfg, "x": 3}, StageTimer(), keep=("z",))["z"] == 9
     with pytest.raises(TypeError, match="reads y, which no earlier stage makes"):
         run_stages((add,), {"cfg": cfg, "x": 3}, StageTimer())
     with pytest.raises(TypeError, match="made \\['w'\\], its table entry says \\['y'\\]"):
         run_stages((Stage("double", lambda x: {"w": 2 * x}, makes=("y",)),), {"cfg": cfg, "x": 3}, StageTimer())
     skipped = Stage("double", lambda x: {"y": 2 * x}, makes=("y",), skip=lambda cfg: "off", when_skipped={"y": 0})
-    assert run_stages((skipped, add), {"cfg": cfg, "x": 3}, StageTimer())["z"] == 3
+    assert run_stages((skipped, add), {"cfg": cfg, "x": 3}, StageTimer(), keep=("z",))["z"] == 3
+
+
+def test_a_value_is_let_go_after_the_last_stage_that_reads_it() -> None:
+    """What no later stage reads is not held (a run's frames of every row, through the refit and after)."""
+    class Frames:
+        pass
+
+    held = []
+    stages = (Stage("make", lambda: {"frames": Frames()}, makes=("frames",)),
+              Stage("read", lambda frames: {"ref": weakref.ref(frames)}, makes=("ref",)),
+              Stage("later", lambda ref: held.append(ref() is not None) or {"n": 1}, makes=("n",)))
+    final = run_stages(stages, {"cfg": project_config({}), "unread": 1}, StageTimer(), keep=("n",))
+    assert held == [False] and final.keys() == {"cfg", "n"}
 
 
 def test_the_table_is_consistent() -> None:

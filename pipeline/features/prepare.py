@@ -20,9 +20,10 @@ from pipeline.features.frame import FrameSpec, MovieFrame, build_frame, fit_sour
 
 @dataclass(frozen=True)
 class Prepared:
-    """Cleaned data and its MovieFrame, with what was fitted to produce them."""
+    """Cleaned data and its vectors, with what was fitted to produce them. Its movie frame (`build_frame`) is
+    built where it is read and not kept: a run then holds the frames of the rows it models, not one of every
+    row beside them (a frame's vectors are a copy: each modality's sources side by side)."""
     data: MovieData
-    frame: MovieFrame
     stats: CleaningStats
     spec: FrameSpec
     log: CleaningLog
@@ -34,7 +35,7 @@ def prepare(data: MovieData, cfg: Config, fit_ids: np.ndarray, cache_dir: Path) 
     stats = fit_cleaning(data.movies.loc[fit_ids], cfg.clean)
     cleaned, log = apply_cleaning(data, stats, cfg.clean)
     vectors, spec = fit_sources(cleaned, cfg, fit_ids, cache_dir)
-    return Prepared(cleaned, build_frame(cleaned, vectors, cfg), stats, spec, log, vectors)
+    return Prepared(cleaned, stats, spec, log, vectors)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def split_and_prepare(raw: MovieData, cfg: Config, cache: Path) -> tuple[Splits,
     labelled = raw.movies.index[raw.has_rating].to_numpy()
     splits = make_splits(raw.movies.loc[labelled, "date"], cfg.split, cfg.seed)
     prep = prepare(raw, cfg, splits.train_ids, cache)
-    return splits, prep, split_frames(prep.frame, prep.data, splits)
+    return splits, prep, split_frames(build_frame(prep.data, prep.vectors, cfg), prep.data, splits)
 
 
 def split_frames(frame: MovieFrame, data: MovieData, splits: Splits) -> Labelled:
