@@ -50,10 +50,13 @@ def reference_predictions(raw: MovieData, train_ids: np.ndarray, holdout_ids: np
               for part, ids in (("train", train_ids), ("holdout", holdout_ids))}
     sources = [s for s in ("tagline", "description") if s in raw.embeddings]
     if sources:        # a folder without text vectors: the reference goes without its text column
-        vectors = np.hstack([raw.embeddings[s] for s in sources])
+        def vectors(ids: np.ndarray) -> np.ndarray:     # these films' only: not a copy of every film's
+            return np.hstack([raw.embeddings[s][rows(ids)] for s in sources])
+
+        train_vectors = vectors(train_ids)
         ridge = GramRidgeCV(alphas=tuple(np.logspace(-1, 3, 9)))     # RidgeCV's penalty and fit, 4x sooner
-        frames["train"]["text_ridge"] = cross_val_predict(ridge, vectors[rows(train_ids)], y, cv=5)
-        frames["holdout"]["text_ridge"] = ridge.fit(vectors[rows(train_ids)], y).predict(vectors[rows(holdout_ids)])
+        frames["train"]["text_ridge"] = cross_val_predict(ridge, train_vectors, y, cv=5)
+        frames["holdout"]["text_ridge"] = ridge.fit(train_vectors, y).predict(vectors(holdout_ids))
     model = CatBoostRegressor(iterations=cfg.reference_iterations, depth=6, learning_rate=cfg.reference_learning_rate,
                               random_seed=seed, verbose=0,
                               cat_features=CATEGORICAL, allow_writing_files=False)
