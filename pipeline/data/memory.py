@@ -10,10 +10,10 @@ from pipeline.errors import InputError
 
 # A `run`'s peak resident memory: a base (the interpreter, the libraries) and so many bytes per byte of its
 # input files (movies.csv, the credit files, the vectors). `run --fast` on case-shaped catalogues
-# (benchmarks/scale.py, docs/experiments.md "Issue 34") peaked at 4,450 MB on 366 MB of input (100k films) and
-# 11,430 MB on 1,107 MB (300k): 1,000 MB and 9.4 bytes a byte; 11 leaves a sixth for safety.
-PEAK_PER_INPUT_BYTE = 11.0
-BASE_MB = 1000.0
+# (benchmarks/scale.py, docs/experiments.md "Issue 34") peaked at 3,848 MB on 366 MB of input (100k films) and
+# 8,195 MB on 1,107 MB (300k; 460debc and 3721d70): 1,700 MB and 5.9 bytes a byte; 7 leaves a sixth for safety.
+PEAK_PER_INPUT_BYTE = 7.0
+BASE_MB = 1700.0
 
 
 def input_mb(folder: Path) -> float:
