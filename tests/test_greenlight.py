@@ -16,7 +16,7 @@ def test_withheld_inputs_are_one_constant_and_the_cast_is_its_leads(demo_dir: Pa
     data = load_folder(demo_dir, tiny_cfg.data, require_rating=True)
     prep = prepare(data, tiny_cfg, data.movies.index.to_numpy(), tmp_path / "cache")
     early = at_greenlight(prep, tiny_cfg, ("runtime", "tagline", "poster"), leads=2)
-    full = prep.frame
+    full = prep.frame(tiny_cfg)
     for column in ("minute", "is_short", "runtime_missing", "has_tagline", "tagline_words"):
         assert early.tabular[column].nunique() == 1, column          # nothing a learner could split on
     assert full.tabular["minute"].nunique() > 1

@@ -22,8 +22,7 @@ def setup(demo_dir: Path, tiny_cfg: Config, tmp_path_factory: pytest.TempPathFac
     raw, _ = drop_duplicate_movies(load_folder(demo_dir, tiny_cfg.data, require_rating=True))
     splits = make_splits(raw.movies["date"], tiny_cfg.split, tiny_cfg.seed)
     prep = prepare(raw, tiny_cfg, splits.train_ids, tmp_path_factory.mktemp("cache"))
-    pos = prep.data.movies.index.get_indexer
-    train, holdout = prep.frame.take(pos(splits.train_ids)), prep.frame.take(pos(splits.holdout_ids))
+    train, holdout = prep.frame(tiny_cfg, splits.train_ids), prep.frame(tiny_cfg, splits.holdout_ids)
     y = prep.data.movies.loc[splits.train_ids, "rating"].to_numpy()
     return raw, splits, prep, train, holdout, y
 
@@ -73,12 +72,11 @@ def test_holdout_ratings_cannot_change_anything_fitted(setup, tiny_cfg, tmp_path
     scrambled = type(raw)(movies, raw.credits, raw.embeddings, raw.source, raw.counts)
     prep2 = prepare(scrambled, tiny_cfg, splits.train_ids, tmp_path)
     assert prep2.stats == prep.stats
-    pd.testing.assert_frame_equal(prep2.frame.tabular, prep.frame.tabular)
+    pd.testing.assert_frame_equal(prep2.frame(tiny_cfg).tabular, prep.frame(tiny_cfg).tabular)
     for name in ("tabular_catboost", "text_ridge"):
         a = run_oof(name, tiny_cfg, train, y, holdout, splits)
-        pos = prep2.data.movies.index.get_indexer
-        b = run_oof(name, tiny_cfg, prep2.frame.take(pos(splits.train_ids)), y,
-                    prep2.frame.take(pos(splits.holdout_ids)), splits)
+        b = run_oof(name, tiny_cfg, prep2.frame(tiny_cfg, splits.train_ids), y,
+                    prep2.frame(tiny_cfg, splits.holdout_ids), splits)
         np.testing.assert_array_equal(a.oof.to_numpy(), b.oof.to_numpy())
         np.testing.assert_array_equal(a.holdout.to_numpy(), b.holdout.to_numpy())
 
@@ -95,11 +93,10 @@ def test_a_folds_own_ratings_cannot_change_its_predictions(setup, tiny_cfg, tmp_
     movies.loc[scrambled_ids, "rating"] = np.random.default_rng(1).uniform(0.5, 5.0, len(pred_pos))
     scrambled = type(raw)(movies, raw.credits, raw.embeddings, raw.source, raw.counts)
     prep2 = prepare(scrambled, tiny_cfg, splits.train_ids, tmp_path)
-    pos = prep2.data.movies.index.get_indexer
     y2 = prep2.data.movies.loc[splits.train_ids, "rating"].to_numpy()
     a = run_oof(name, tiny_cfg, train, y, holdout, splits).oof.to_numpy()
-    b = run_oof(name, tiny_cfg, prep2.frame.take(pos(splits.train_ids)), y2,
-                prep2.frame.take(pos(splits.holdout_ids)), splits).oof.to_numpy()
+    b = run_oof(name, tiny_cfg, prep2.frame(tiny_cfg, splits.train_ids), y2,
+                prep2.frame(tiny_cfg, splits.holdout_ids), splits).oof.to_numpy()
     np.testing.assert_array_equal(a[pred_pos], b[pred_pos])
     others = np.setdiff1d(np.arange(len(y)), pred_pos)
     assert not np.array_equal(a[others], b[others])   # the check bites

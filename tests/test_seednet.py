@@ -20,7 +20,7 @@ from pipeline.model.seednet import BRANCHES, TRUNK  # noqa: E402
 def fitted(demo_dir: Path, tiny_cfg: Config, tmp_path_factory: pytest.TempPathFactory):
     data = load_folder(demo_dir, tiny_cfg.data, require_rating=True)
     ids = data.movies.index.to_numpy()
-    frame = prepare(data, tiny_cfg, ids[:1200], tmp_path_factory.mktemp("cache")).frame
+    frame = prepare(data, tiny_cfg, ids[:1200], tmp_path_factory.mktemp("cache")).frame(tiny_cfg)
     y = data.movies["rating"].to_numpy()
     cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update={"params": {
         **tiny_cfg.learners.params, "seed_net": {**tiny_cfg.learners.params["seed_net"], "epochs": 60}}})})

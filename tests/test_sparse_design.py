@@ -20,7 +20,7 @@ DECAY = 0.8
 
 def _frame(demo_dir: Path, cfg: Config, ids: np.ndarray, tmp_path: Path) -> MovieFrame:
     data = load_folder(demo_dir, cfg.data, require_rating=True).subset(ids)
-    return prepare(data, cfg, data.movies.index.to_numpy(), tmp_path).frame
+    return prepare(data, cfg, data.movies.index.to_numpy(), tmp_path).frame(cfg)
 
 
 @pytest.fixture()

@@ -79,7 +79,7 @@ def test_a_tree_learner_extrapolates_the_drift_with_the_era_target(demo_dir: Pat
     movies = raw.movies
     train_ids = movies.index[movies["date"] < 2000].to_numpy()
     prep = prepare(raw, tiny_cfg, train_ids, tmp_path)
-    frame = prep.frame.take(prep.data.movies.index.get_indexer(train_ids))
+    frame = prep.frame(tiny_cfg, train_ids)
     years = frame.tabular["year"].to_numpy()
     y = 3.5 - 0.02 * (years - years.min()) + 0.1 * np.random.default_rng(0).normal(size=len(years))
     late = frame.take(np.array([int(np.argmax(years))]))

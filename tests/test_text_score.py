@@ -28,7 +28,7 @@ def test_a_rows_own_rating_never_reaches_its_own_score():
 def test_story_catboost_reads_the_score_and_round_trips(demo_dir: Path, tiny_cfg: Config, tmp_path: Path):
     data = load_folder(demo_dir, tiny_cfg.data, require_rating=True)
     ids = data.movies.index.to_numpy()
-    frame = prepare(data, tiny_cfg, ids[:1000], tmp_path / "cache").frame
+    frame = prepare(data, tiny_cfg, ids[:1000], tmp_path / "cache").frame(tiny_cfg)
     y = data.movies["rating"].to_numpy()
     cfg = tiny_cfg.model_copy(update={"learners": tiny_cfg.learners.model_copy(update={"params": {
         **tiny_cfg.learners.params, "story_catboost": {**tiny_cfg.learners.params["tabular_catboost"],

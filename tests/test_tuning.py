@@ -28,7 +28,7 @@ def train(demo_dir: Path, tiny_cfg: Config, tmp_path_factory: pytest.TempPathFac
     raw, _ = drop_duplicate_movies(load_folder(demo_dir, tiny_cfg.data, require_rating=True))
     splits = make_splits(raw.movies["date"], tiny_cfg.split, tiny_cfg.seed)
     prep = prepare(raw, tiny_cfg, splits.train_ids, tmp_path_factory.mktemp("cache"))
-    frame = prep.frame.take(prep.data.movies.index.get_indexer(splits.train_ids))
+    frame = prep.frame(tiny_cfg, splits.train_ids)
     return frame, prep.data.movies.loc[splits.train_ids, "rating"].to_numpy()
 
 

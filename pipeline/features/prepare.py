@@ -20,14 +20,19 @@ from pipeline.features.frame import FrameSpec, MovieFrame, build_frame, fit_sour
 
 @dataclass(frozen=True)
 class Prepared:
-    """Cleaned data and its vectors, with what was fitted to produce them. Its movie frame (`build_frame`) is
-    built where it is read and not kept: a run then holds the frames of the rows it models, not one of every
-    row beside them (a frame's vectors are a copy: each modality's sources side by side)."""
+    """Cleaned data and its vectors, with what was fitted to produce them. Its movie frame is built where it is
+    read (`frame`) and not kept: a run then holds the frames of the rows it models, not one of every row beside
+    them (a frame's vectors are a copy: each modality's sources side by side)."""
     data: MovieData
     stats: CleaningStats
     spec: FrameSpec
     log: CleaningLog
     vectors: dict[str, np.ndarray]     # every vector source, rows as data
+
+    def frame(self, cfg: Config, movie_ids: np.ndarray | None = None) -> MovieFrame:
+        """The movie frame of these movies, in their order (every movie when None), built on each call."""
+        frame = build_frame(self.data, self.vectors, cfg)
+        return frame if movie_ids is None else frame.take(self.data.movies.index.get_indexer(movie_ids))
 
 
 def prepare(data: MovieData, cfg: Config, fit_ids: np.ndarray, cache_dir: Path) -> Prepared:
@@ -54,7 +59,7 @@ def split_and_prepare(raw: MovieData, cfg: Config, cache: Path) -> tuple[Splits,
     labelled = raw.movies.index[raw.has_rating].to_numpy()
     splits = make_splits(raw.movies.loc[labelled, "date"], cfg.split, cfg.seed)
     prep = prepare(raw, cfg, splits.train_ids, cache)
-    return splits, prep, split_frames(build_frame(prep.data, prep.vectors, cfg), prep.data, splits)
+    return splits, prep, split_frames(prep.frame(cfg), prep.data, splits)
 
 
 def split_frames(frame: MovieFrame, data: MovieData, splits: Splits) -> Labelled:

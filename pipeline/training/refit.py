@@ -10,7 +10,6 @@ import numpy as np
 from pipeline.config import Config
 from pipeline.data.load import MovieData
 from pipeline.data.splits import Splits
-from pipeline.features.frame import build_frame
 from pipeline.features.prepare import prepare
 from pipeline.model.bundle import ModelBundle
 from pipeline.model.catalogue import Catalogue
@@ -25,7 +24,7 @@ def fit_bundle(data: MovieData, cfg: Config, fit_ids: np.ndarray, learner_names:
     stacker, the interval model and the evaluation come from the cross-validated stages before."""
     prep = prepare(data, cfg, fit_ids, cache_dir)
     rows = prep.data.movies.index.get_indexer(fit_ids)
-    frame, y = build_frame(prep.data, prep.vectors, cfg).take(rows), prep.data.movies["rating"].to_numpy()[rows]
+    frame, y = prep.frame(cfg, fit_ids), prep.data.movies["rating"].to_numpy()[rows]
     learners = fit_learners(learner_names, cfg, frame, y)
     # the reasons' baseline: a film of the last training year (what a producer's film is compared with:
     # one released now, so "release year" is the era's move since), other raw columns at their means
